@@ -83,18 +83,24 @@ static size_t encode_sample(uint8_t *buf, size_t cap)
 	return (size_t)n;
 }
 
+/* memcmp that accepts NULL for empty fields (memcmp itself may not be given NULL). */
+static bool eq(const void *a, const void *b, size_t n)
+{
+	return n == 0 || memcmp(a, b, n) == 0;
+}
+
 static bool same_record(const struct pg_record *a, const struct pg_record *b)
 {
 	return a->version == b->version && a->flags == b->flags && a->nattrs == b->nattrs &&
-	       !memcmp(&a->type, &b->type, 16) && !memcmp(&a->id, &b->id, 16) &&
+	       eq(&a->type, &b->type, 16) && eq(&a->id, &b->id, 16) &&
 	       a->created_us == b->created_us && a->modified_us == b->modified_us &&
 	       a->expires_us == b->expires_us && a->creator_len == b->creator_len &&
-	       !memcmp(a->creator, b->creator, a->creator_len) &&
+	       eq(a->creator, b->creator, a->creator_len) &&
 	       a->modifier_len == b->modifier_len &&
-	       !memcmp(a->modifier, b->modifier, a->modifier_len) && a->attrs_len == b->attrs_len &&
-	       !memcmp(a->attrs, b->attrs, a->attrs_len) && a->payload_len == b->payload_len &&
-	       !memcmp(a->payload, b->payload, a->payload_len) && a->secdata_len == b->secdata_len &&
-	       !memcmp(a->secdata, b->secdata, a->secdata_len);
+	       eq(a->modifier, b->modifier, a->modifier_len) && a->attrs_len == b->attrs_len &&
+	       eq(a->attrs, b->attrs, a->attrs_len) && a->payload_len == b->payload_len &&
+	       eq(a->payload, b->payload, a->payload_len) && a->secdata_len == b->secdata_len &&
+	       eq(a->secdata, b->secdata, a->secdata_len);
 }
 
 Test(codec, round_trip)
