@@ -49,7 +49,36 @@ enum pg_err {
 	PG_E_QUERY_OPERATOR = -(PG_E_BASE + 62), /* unknown compare operator */
 	PG_E_QUERY_TOO_COMPLEX = -(PG_E_BASE + 63), /* over the clause or depth bound */
 	PG_E_QUERY_ESCAPE = -(PG_E_BASE + 64),  /* a backslash escape that escapes nothing */
+	/* key table (shared memory) */
+	PG_E_KEYTAB_FULL = -(PG_E_BASE + 120),       /* no slot left: nslots * 3 / 4 keys held */
+	PG_E_KEYTAB_BUSY = -(PG_E_BASE + 121),       /* slot kept changing during the read */
+	PG_E_KEYTAB_NO_KEY = -(PG_E_BASE + 122),     /* key id not in the table */
+	PG_E_KEYTAB_MAGIC = -(PG_E_BASE + 123),      /* not a key table, or still being created */
+	PG_E_KEYTAB_LAYOUT = -(PG_E_BASE + 124),     /* layout version of another build */
+	PG_E_KEYTAB_SIZE = -(PG_E_BASE + 125),       /* header size/geometry != the segment */
+	PG_E_KEYTAB_TOO_SMALL = -(PG_E_BASE + 126),  /* segment shorter than its header */
+	PG_E_KEYTAB_REVOKED = -(PG_E_BASE + 127),    /* update of a revoked key */
+	PG_E_KEYTAB_NOT_WRITER = -(PG_E_BASE + 128), /* write from a process that did not create it */
+	PG_E_KEYTAB_DUPLICATE = -(PG_E_BASE + 129),  /* publish of a key id already held */
 	PG_E_LAST = -(PG_E_BASE + 99),
+	/* identities and peer names (controlplane/identity.h, peername.h) */
+	PG_E_CLASSIFIER_LEN = -(PG_E_BASE + 100),  /* classifier empty or over 149 bytes */
+	PG_E_CLASSIFIER_CHAR = -(PG_E_BASE + 101), /* classifier byte outside its set */
+	PG_E_FRIENDLY_NAME_LEN = -(PG_E_BASE + 102), /* friendly name over 255 code points */
+	PG_E_FRIENDLY_NAME_CHAR = -(PG_E_BASE + 103), /* control character in friendly name */
+	PG_E_PEERNAME = -(PG_E_BASE + 104),        /* not authority.classifier */
+	PG_E_IDENTITY_EXISTS = -(PG_E_BASE + 105), /* peer name already in the store */
+	PG_E_IDENTITY_NOT_FOUND = -(PG_E_BASE + 106),
+	PG_E_KEY_PERMS = -(PG_E_BASE + 107),       /* key file mode has group or other bits */
+	PG_E_BAD_PASSWORD = -(PG_E_BASE + 108),    /* export file intact, password wrong */
+	PG_E_EXPORT_CORRUPT = -(PG_E_BASE + 109),  /* export file truncated or changed */
+	PG_E_EXPORT_FORMAT = -(PG_E_BASE + 110),   /* unsupported export version or KDF */
+	PG_E_IDENTITY_CORRUPT = -(PG_E_BASE + 111), /* stored files inconsistent */
+	PG_E_CRYPTO = -(PG_E_BASE + 112),          /* OpenSSL failed (see the store's message) */
+	PG_E_VALIDITY = -(PG_E_BASE + 113),        /* bad certificate validity period */
+	PG_E_PASSWORD_LEN = -(PG_E_BASE + 114),    /* password empty or over its bound */
+	PG_E_NO_DEFAULT = -(PG_E_BASE + 115),      /* the store has no default identity */
+	PG_E_IDENTITY_STORE_FULL = -(PG_E_BASE + 116), /* PG_IDENTITY_STORE_MAX reached */
 };
 
 /* Returns a static, human-readable message for a pg_err code or a negative errno. Never NULL. */
