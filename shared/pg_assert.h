@@ -10,13 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define PG_ASSERT(cond)                                                                       \
-	do {                                                                                  \
-		if (__builtin_expect(!(cond), 0)) {                                           \
-			fprintf(stderr, "peergraph: assertion failed: %s (%s:%d)\n", #cond,   \
-				__FILE__, __LINE__);                                          \
-			abort();                                                              \
-		}                                                                             \
+#define PG_ASSERT(cond)                                                                            \
+	do {                                                                                       \
+		if (__builtin_expect(!(cond), 0)) {                                                \
+			fprintf(stderr, "peergraph: assertion failed: %s (%s:%d)\n", #cond,        \
+				__FILE__, __LINE__);                                               \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 #ifdef NDEBUG

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PG_CACHE_LINE 64
+#define PG_CACHE_LINE	 64
 #define pg_cache_aligned __attribute__((aligned(PG_CACHE_LINE)))
 
 /* Plain load/store with no ordering: counters, hints, values re-checked later. */
@@ -24,8 +24,8 @@
 #define pg_store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
 
 /* Compare-and-swap, acquire+release on success, acquire on failure (we re-read on failure). */
-#define pg_cas(p, expected, desired)                                                          \
-	atomic_compare_exchange_strong_explicit((p), (expected), (desired), memory_order_acq_rel, \
+#define pg_cas(p, expected, desired)                                                               \
+	atomic_compare_exchange_strong_explicit((p), (expected), (desired), memory_order_acq_rel,  \
 						memory_order_acquire)
 
 #define pg_fetch_add_relaxed(p, v) atomic_fetch_add_explicit((p), (v), memory_order_relaxed)

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define PG_USEC_PER_SEC 1000000ull
+#define PG_USEC_PER_SEC	 1000000ull
 #define PG_TIME_INFINITE UINT64_MAX
 
 /* Wall-clock now, microseconds since the Unix epoch. */

@@ -117,8 +117,12 @@ struct pg_key pg_record_key(uint64_t graph_key, const struct pg_guid *id)
 /* ---- attributes ------------------------------------------------------------------- */
 
 static const char *const reserved_names[] = {
-	"peercreatorid",	    "peerrecordid",	  "peerrecordtype",
-	"peercreationtime", "peerlastmodificationtime", "peerlastmodifiedby",
+	"peercreatorid",
+	"peerrecordid",
+	"peerrecordtype",
+	"peercreationtime",
+	"peerlastmodificationtime",
+	"peerlastmodifiedby",
 };
 
 bool pg_attr_name_valid(const char *name, size_t len)
@@ -137,7 +141,8 @@ bool pg_attr_name_valid(const char *name, size_t len)
 bool pg_attr_name_reserved(const char *name, size_t len)
 {
 	for (size_t i = 0; i < sizeof(reserved_names) / sizeof(reserved_names[0]); i++)
-		if (strlen(reserved_names[i]) == len && strncasecmp(reserved_names[i], name, len) == 0)
+		if (strlen(reserved_names[i]) == len &&
+		    strncasecmp(reserved_names[i], name, len) == 0)
 			return true;
 	return false;
 }
@@ -212,7 +217,8 @@ long pg_attrs_encode(const struct pg_attr *attrs, unsigned n, uint8_t *out, size
 				memcpy(out + off + 4, a->v.str.ptr, a->v.str.len);
 			off += 4 + a->v.str.len;
 		} else {
-			store_le64(out + off, a->type == PG_ATTR_INT ? (uint64_t)a->v.i : a->v.date_us);
+			store_le64(out + off,
+				   a->type == PG_ATTR_INT ? (uint64_t)a->v.i : a->v.date_us);
 			off += 8;
 		}
 	}

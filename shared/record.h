@@ -58,11 +58,11 @@ enum {
 	PG_RECORD_FMT = 1,
 	PG_RECORD_HDR_LEN = 80,
 	PG_RECORD_VERSION_MAX = 0x7fffffff, /* the version table keeps 31 bits */
-	PG_ID_MAX = 256,                    /* creator / modifier id bytes (FEATURES.md §1) */
-	PG_ATTR_NAME_MAX = 40,              /* alphanumerics (keep) */
-	PG_ATTRS_MAX = 128,                 /* ours: attributes per record */
-	PG_SECDATA_MAX = 4096,              /* ours: signatures, key ids, proofs */
-	PG_RECORD_SIZE_MIN = 1024,          /* bounds of the configurable max record size */
+	PG_ID_MAX = 256,		    /* creator / modifier id bytes (FEATURES.md §1) */
+	PG_ATTR_NAME_MAX = 40,		    /* alphanumerics (keep) */
+	PG_ATTRS_MAX = 128,		    /* ours: attributes per record */
+	PG_SECDATA_MAX = 4096,		    /* ours: signatures, key ids, proofs */
+	PG_RECORD_SIZE_MIN = 1024,	    /* bounds of the configurable max record size */
 	PG_RECORD_SIZE_MAX = 60 << 20,
 	PG_RECORD_SIZE_DEFAULT = 1 << 20,
 	PG_BATCH_MAGIC = 0x42524750, /* "PGRB" */
@@ -101,7 +101,7 @@ struct pg_record {
 	uint64_t created_us;
 	uint64_t modified_us;
 	uint64_t expires_us;
-	const char *creator; /* UTF-8, not NUL-terminated, <= PG_ID_MAX bytes */
+	const char *creator;  /* UTF-8, not NUL-terminated, <= PG_ID_MAX bytes */
 	const char *modifier; /* empty while the record was never updated */
 	uint16_t creator_len;
 	uint16_t modifier_len;

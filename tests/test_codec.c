@@ -44,7 +44,10 @@ static struct pg_record sample(void)
 		  .name_len = 5,
 		  .type = PG_ATTR_STRING,
 		  .v.str = { .ptr = "blau", .len = 4 } },
-		{ .name = "when", .name_len = 4, .type = PG_ATTR_DATE, .v.date_us = 1700000000000000 },
+		{ .name = "when",
+		  .name_len = 4,
+		  .type = PG_ATTR_DATE,
+		  .v.date_us = 1700000000000000 },
 	};
 	struct pg_record r;
 	long n = pg_attrs_encode(attrs, 3, attr_block, sizeof(attr_block));
@@ -95,8 +98,7 @@ static bool same_record(const struct pg_record *a, const struct pg_record *b)
 	       eq(&a->type, &b->type, 16) && eq(&a->id, &b->id, 16) &&
 	       a->created_us == b->created_us && a->modified_us == b->modified_us &&
 	       a->expires_us == b->expires_us && a->creator_len == b->creator_len &&
-	       eq(a->creator, b->creator, a->creator_len) &&
-	       a->modifier_len == b->modifier_len &&
+	       eq(a->creator, b->creator, a->creator_len) && a->modifier_len == b->modifier_len &&
 	       eq(a->modifier, b->modifier, a->modifier_len) && a->attrs_len == b->attrs_len &&
 	       eq(a->attrs, b->attrs, a->attrs_len) && a->payload_len == b->payload_len &&
 	       eq(a->payload, b->payload, a->payload_len) && a->secdata_len == b->secdata_len &&
@@ -186,17 +188,16 @@ Test(codec, known_answer)
 	for (long i = 0; i < n; i++)
 		sprintf(hex + 2 * i, "%02x", buf[i]);
 	/* header(80) | attr (11 bytes): 01 01 "k" 07..00 | payload 01 | secdata_len 0100 | 02 */
-	cr_assert_str_eq(hex,
-			 "0100010003000000"
-			 "00000000000000000000000000000000"
-			 "00000000000000000000000000000000"
-			 "0a000000000000001400000000000000"
-			 "1e000000000000000000000001000000"
-			 "0b00000001000000"
-			 "0101"
-			 "6b0700000000000000"
-			 "01"
-			 "010002");
+	cr_assert_str_eq(hex, "0100010003000000"
+			      "00000000000000000000000000000000"
+			      "00000000000000000000000000000000"
+			      "0a000000000000001400000000000000"
+			      "1e000000000000000000000001000000"
+			      "0b00000001000000"
+			      "0101"
+			      "6b0700000000000000"
+			      "01"
+			      "010002");
 }
 
 Test(codec, attrs_sorted_and_checked)
@@ -569,9 +570,17 @@ Test(codec, malformed_table_base_is_valid)
 {
 	uint8_t buf[1024];
 	struct pg_record out;
-	struct raw r = { .fmt = 1, .version = 1, .created = 10, .modified = 20, .expires = 30,
-			 .creator = "alice", .modifier = "", .attrs = blk_int,
-			 .attrs_len = sizeof(blk_int), .nattrs = 1, .payload = "data",
+	struct raw r = { .fmt = 1,
+			 .version = 1,
+			 .created = 10,
+			 .modified = 20,
+			 .expires = 30,
+			 .creator = "alice",
+			 .modifier = "",
+			 .attrs = blk_int,
+			 .attrs_len = sizeof(blk_int),
+			 .nattrs = 1,
+			 .payload = "data",
 			 .payload_len = 4 };
 
 	cr_assert_eq(pg_record_decode(buf, raw_encode(&r, buf), &lim, &out), 0);
@@ -588,8 +597,8 @@ Test(codec, truncated_at_every_offset)
 		uint8_t *p = malloc(i ? i : 1);
 		memcpy(p, buf, i);
 		int err = pg_record_decode(p, i, &lim, &out);
-		cr_expect(err == PG_E_TRUNCATED || err == PG_E_LENGTH,
-			  "cut at %zu: got %s", i, pg_strerror_name(err));
+		cr_expect(err == PG_E_TRUNCATED || err == PG_E_LENGTH, "cut at %zu: got %s", i,
+			  pg_strerror_name(err));
 		free(p);
 	}
 	memcpy(cut, buf, n);

@@ -64,8 +64,8 @@ Test(conflict, table)
 		const struct row *t = &rows[i];
 		struct pg_record a = make(&t->a), b = make(&t->b);
 
-		cr_expect_eq(sign(pg_record_order(&a, &b)), t->want, "row %d (%s): order(a,b)", t->no,
-			     t->step);
+		cr_expect_eq(sign(pg_record_order(&a, &b)), t->want, "row %d (%s): order(a,b)",
+			     t->no, t->step);
 		cr_expect_eq(sign(pg_record_order(&b, &a)), -t->want, "row %d (%s): order(b,a)",
 			     t->no, t->step);
 		cr_expect_eq(pg_record_order(&a, &a), 0, "row %d: a ties with itself", t->no);

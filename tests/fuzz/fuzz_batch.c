@@ -29,7 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		PG_ASSERT(buf);
 		PG_ASSERT(pg_record_encode(&recs[i], &lim, buf, sz) == (long)sz);
 		/* the record's bytes start at its creator field minus the fixed header */
-		PG_ASSERT(memcmp(buf, (const uint8_t *)recs[i].creator - PG_RECORD_HDR_LEN, sz) == 0);
+		PG_ASSERT(memcmp(buf, (const uint8_t *)recs[i].creator - PG_RECORD_HDR_LEN, sz) ==
+			  0);
 		free(buf);
 	}
 	if (pg_record_decode(data, size, &lim, &one) == 0) {
