@@ -90,14 +90,6 @@
 #include "pg_atomic.h"
 #include "pg_error.h"
 
-/* pg_atomic.h has no one-sided fences yet; these are the two the seqlock needs (Boehm 2012). */
-#ifndef pg_fence_acquire
-#define pg_fence_acquire() atomic_thread_fence(memory_order_acquire)
-#endif
-#ifndef pg_fence_release
-#define pg_fence_release() atomic_thread_fence(memory_order_release)
-#endif
-
 #define ID_WORDS  (PG_KEYTAB_ID_LEN / 8)
 #define KEY_WORDS (PG_KEYTAB_PUBKEY_LEN / 8)
 

@@ -30,6 +30,12 @@
 
 #define pg_fetch_add_relaxed(p, v) atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
 
+/* One-sided fences, as a seqlock needs them (Boehm, "Can seqlocks get along with programming
+ * language memory models?", MSPC 2012): loads before an acquire fence are ordered before every
+ * access after it; accesses before a release fence are ordered before stores after it. */
+#define pg_fence_acquire() atomic_thread_fence(memory_order_acquire)
+#define pg_fence_release() atomic_thread_fence(memory_order_release)
+
 /* Full fence: a store before it is visible before any load after it (store-load ordering). */
 #define pg_fence_seq_cst() atomic_thread_fence(memory_order_seq_cst)
 
