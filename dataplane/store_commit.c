@@ -1,0 +1,392 @@
+/*
+ * store_commit.c - group commit and log rotation: the committer thread.
+ *
+ * GROUP COMMIT
+ *
+ * Puts append entries to the arena and queue them under the store lock. The committer thread
+ * wakes at most once per commit interval (at once when it was idle, or on a flush request),
+ * gathers the queued ranges under the lock, then - without the lock - writes one block header
+ * and the ranges with writev() and fdatasync()s the file. Back under the lock it marks the
+ * ranges written, publishes the block's last sequence number as durable and wakes waiters.
+ * Workers keep putting while the disk works, so the next block holds everything that came
+ * in meanwhile: the batch grows with the load and the disk sees large sequential writes.
+ *
+ * ROTATION
+ *
+ * A compaction (store_compact.c) inserts a cut into the queue. On reaching it the committer has
+ * already synced everything before it into generation G; it creates G+1 (header and
+ * directory entry synced) and appends everything after the cut there.
+ *
+ * Write or fdatasync errors are sticky: after a failed fdatasync the kernel may have dropped
+ * the dirty pages, so retrying could acknowledge data that is not on disk. The store then
+ * refuses puts with that error until it is closed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pg_assert.h"
+#include "pg_error.h"
+#include "pg_time.h"
+#include "store_impl.h"
+
+void store_log_name(char out[32], uint64_t gen)
+{
+	snprintf(out, 32, "log.%016" PRIx64, gen);
+}
+
+bool store_log_parse(const char *name, uint64_t *gen)
+{
+	uint64_t g = 0;
+
+	if (strncmp(name, "log.", 4) != 0 || strlen(name) != 20)
+		return false;
+	for (int i = 4; i < 20; i++) {
+		char c = name[i];
+
+		if (c >= '0' && c <= '9')
+			g = g << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			g = g << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return false;
+	}
+	*gen = g;
+	return true;
+}
+
+/* Writes every byte of iov[0..n), advancing over short writes. 0 or -errno. */
+static int writev_all(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		ssize_t w = writev(fd, iov, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/* The same at file offset off, for a log file (O_DIRECT or not). */
+static int pwritev_all(int fd, struct iovec *iov, int n, off_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwritev(fd, iov, n, off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += w;
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+int store_write_all(int fd, const void *buf, size_t len)
+{
+	struct iovec v = { .iov_base = (void *)buf, .iov_len = len };
+
+	return writev_all(fd, &v, 1);
+}
+
+/* Makes the aligned staging buffer hold at least size bytes. 0 or -ENOMEM. */
+static int stage_reserve(struct pg_store *s, size_t size)
+{
+	size_t cap = (size + (1u << 20) - 1) & ~(size_t)((1u << 20) - 1);
+	uint8_t *n;
+
+	if (s->stage_cap >= size)
+		return 0;
+	n = aligned_alloc(PG_LOG_ALIGN, cap);
+	if (!n)
+		return -ENOMEM;
+	free(s->stage);
+	s->stage = n;
+	s->stage_cap = cap;
+	return 0;
+}
+
+/* Opens a new log file, with O_DIRECT while the file system takes it. A descriptor or -errno. */
+static int log_open(struct pg_store *s, const char *name)
+{
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, fd;
+
+	if (s->direct) {
+		fd = openat(s->dirfd, name, flags | O_DIRECT, 0644);
+		if (fd >= 0 || errno != EINVAL)
+			return fd < 0 ? -errno : fd;
+		/* tmpfs and friends: buffered from now on (the failed open may have created it) */
+		s->direct = false;
+		unlinkat(s->dirfd, name, 0);
+	}
+	fd = openat(s->dirfd, name, flags, 0644);
+	return fd < 0 ? -errno : fd;
+}
+
+int store_log_create(struct pg_store *s, uint64_t gen, int *fdp)
+{
+	char name[32];
+	int fd, err;
+
+	store_log_name(name, gen);
+	if ((err = stage_reserve(s, PG_LOG_ALIGN)))
+		return err;
+	if ((fd = log_open(s, name)) < 0)
+		return fd;
+	/* the header fills the first 4 KiB page, so every block write stays aligned */
+	pg_log_file_header(s->stage, s->graph_key, gen, PG_LOG_ALIGN);
+	if (pwrite(fd, s->stage, PG_LOG_ALIGN, 0) != PG_LOG_ALIGN) {
+		err = errno ? -errno : -EIO;
+		goto err_unlink;
+	}
+	if (fdatasync(fd) < 0 || fsync(s->dirfd) < 0) {
+		err = -errno;
+		goto err_unlink;
+	}
+	s->file_off = PG_LOG_ALIGN;
+	*fdp = fd;
+	return 0;
+
+err_unlink:
+	close(fd);
+	unlinkat(s->dirfd, name, 0);
+	return err;
+}
+
+static void record_commit(struct pg_store *s, const struct pg_store_commit *c)
+{
+	s->commits[s->commit_next] = *c;
+	s->commit_next = (s->commit_next + 1) % STORE_COMMITS_KEPT;
+	if (s->commit_count < STORE_COMMITS_KEPT)
+		s->commit_count++;
+	s->st.commits++;
+	s->st.commit_entries += c->entries;
+	s->st.commit_bytes += c->bytes;
+}
+
+/* Writes header, ranges and padding at the file offset: copied into the aligned staging
+ * buffer for O_DIRECT, straight from the arena otherwise. */
+static int write_block(struct pg_store *s, uint8_t *hdr, unsigned n, size_t size, uint32_t pad)
+{
+	static const uint8_t zeros[PG_LOG_ALIGN];
+	uint8_t *p;
+	int err;
+
+	if (!s->direct) {
+		s->iov[0] = (struct iovec){ hdr, PG_LOG_BLOCK_HDR };
+		s->iov[n + 1] = (struct iovec){ (void *)zeros, pad };
+		return pwritev_all(s->logfd, s->iov, (int)n + 2, (off_t)s->file_off);
+	}
+	if ((err = stage_reserve(s, size + pad)))
+		return err;
+	p = s->stage;
+	memcpy(p, hdr, PG_LOG_BLOCK_HDR);
+	p += PG_LOG_BLOCK_HDR;
+	for (unsigned i = 1; i <= n; i++) {
+		memcpy(p, s->iov[i].iov_base, s->iov[i].iov_len);
+		p += s->iov[i].iov_len;
+	}
+	memset(p, 0, pad);
+	s->iov[0] = (struct iovec){ s->stage, size + pad };
+	return pwritev_all(s->logfd, s->iov, 1, (off_t)s->file_off);
+}
+
+/* Writes and syncs one block of what is queued. Called and returns with the lock held. */
+static int commit_block(struct pg_store *s)
+{
+	struct pg_arena_gather *g = s->gather;
+	struct pg_store_commit c = { .start_ns = pg_mono_ns() };
+	uint8_t hdr[PG_LOG_BLOCK_HDR];
+	uint32_t pad;
+	size_t size;
+	unsigned n;
+	int err = 0;
+
+	n = pg_arena_gather(s->arena, s->iov + 1, STORE_IOV - 2, STORE_BLOCK_BYTES, g);
+	if (n == 0)
+		return 0;
+	c.first_seq = s->committed_seq + 1;
+	c.entries = (uint32_t)(g->last_seq - s->committed_seq);
+	c.bytes = (uint32_t)g->bytes;
+	size = PG_LOG_BLOCK_HDR + g->bytes;
+	pad = (uint32_t)((PG_LOG_ALIGN - size % PG_LOG_ALIGN) % PG_LOG_ALIGN);
+	pg_log_block_header(hdr, s->graph_key, c.first_seq, c.entries, c.bytes, pad);
+	pthread_mutex_unlock(&s->lock);
+
+	/* no lock: puts go on appending behind the gathered ranges, which nobody else touches */
+	err = write_block(s, hdr, n, size, pad);
+	s->file_off += size + pad;
+	uint64_t t = pg_mono_ns();
+
+	c.write_ns = t - c.start_ns;
+	if (!err && fdatasync(s->logfd) < 0)
+		err = -errno;
+	c.sync_ns = pg_mono_ns() - t;
+
+	pthread_mutex_lock(&s->lock);
+	if (err)
+		return err;
+	pg_arena_written(s->arena, g);
+	s->committed_seq = g->last_seq;
+	/* the entries up to committed_seq are on disk before a reader can see this value */
+	pg_store_release(&s->durable_seq, s->committed_seq);
+	s->log_bytes += size + pad;
+	record_commit(s, &c);
+	pthread_cond_broadcast(&s->durable_cv);
+	pthread_cond_broadcast(&s->room_cv);
+	return 0;
+}
+
+/* Switches to the next generation at a cut. Called and returns with the lock held. */
+static int rotate(struct pg_store *s)
+{
+	uint64_t gen = s->gen + 1;
+	int fd, err;
+
+	pthread_mutex_unlock(&s->lock);
+	err = store_log_create(s, gen, &fd);
+	pthread_mutex_lock(&s->lock);
+	if (err)
+		return err;
+	close(s->logfd); /* everything in it was synced by commit_block */
+	s->logfd = fd;
+	s->gen = gen;
+	s->log_bytes = 0;
+	pthread_cond_broadcast(&s->durable_cv);
+	return 0;
+}
+
+static void fail(struct pg_store *s, int err)
+{
+	if (!s->io_err)
+		s->io_err = err;
+	pthread_cond_broadcast(&s->durable_cv);
+	pthread_cond_broadcast(&s->room_cv);
+}
+
+static void *committer_main(void *arg)
+{
+	struct pg_store *s = arg;
+	uint64_t last = 0, cut;
+	int err;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->io_err) {
+		while (pg_arena_idle(s->arena) && !s->stopping) {
+			s->committer_idle = true;
+			pthread_cond_wait(&s->commit_cv, &s->lock);
+		}
+		s->committer_idle = false;
+		if (pg_arena_idle(s->arena))
+			break; /* stopping, and everything is written */
+		/* one commit per interval: the batch gathers meanwhile */
+		while (!s->flush && !s->stopping) {
+			uint64_t now = pg_mono_ns(), due = last + s->interval_us * 1000ull;
+
+			if (now >= due)
+				break;
+			struct timespec ts = { .tv_sec = (time_t)(due / 1000000000ull),
+					       .tv_nsec = (long)(due % 1000000000ull) };
+			pthread_cond_timedwait(&s->commit_cv, &s->lock, &ts);
+		}
+		s->flush = false;
+		last = pg_mono_ns();
+		if ((err = commit_block(s))) {
+			fail(s, err);
+			break;
+		}
+		if (s->gather->limited)
+			s->flush = true; /* a backlog over one block: write on at once */
+		while (pg_arena_pop_cut(s->arena, &cut)) {
+			PG_ASSERT(cut == s->committed_seq);
+			if ((err = rotate(s))) {
+				fail(s, err);
+				break;
+			}
+		}
+		if (s->compact_log_bytes && !s->compact_wanted &&
+		    s->log_bytes > s->compact_log_bytes && s->log_bytes > 2 * s->live_bytes) {
+			s->compact_wanted = true;
+			pthread_cond_signal(&s->compact_cv);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static void *compactor_main(void *arg)
+{
+	struct pg_store *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->compact_wanted && !s->stopping)
+			pthread_cond_wait(&s->compact_cv, &s->lock);
+		if (s->stopping)
+			break;
+		pthread_mutex_unlock(&s->lock);
+		pg_store_compact(s);
+		pthread_mutex_lock(&s->lock);
+		s->compact_wanted = false;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int store_commit_start(struct pg_store *s)
+{
+	int err;
+
+	if ((err = pthread_create(&s->committer, NULL, committer_main, s)))
+		return -err;
+	s->committer_started = true;
+	if (s->compact_log_bytes) {
+		if ((err = pthread_create(&s->compactor, NULL, compactor_main, s))) {
+			store_commit_stop(s);
+			return -err;
+		}
+		s->compactor_started = true;
+	}
+	return 0;
+}
+
+void store_commit_stop(struct pg_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->commit_cv);
+	pthread_cond_broadcast(&s->compact_cv);
+	pthread_mutex_unlock(&s->lock);
+	/* the compactor may wait for a rotation, which needs the committer: join it first */
+	if (s->compactor_started)
+		pthread_join(s->compactor, NULL);
+	if (s->committer_started)
+		pthread_join(s->committer, NULL);
+	s->compactor_started = s->committer_started = false;
+}
