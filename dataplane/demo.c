@@ -558,10 +558,17 @@ int main(int argc, char **argv)
 	secs = (double)(pg_load_relaxed(&n.last_rx_ns) - t0) / 1e9;
 	lost = pg_load_relaxed(&n.c.datagrams_sent) - pg_load_relaxed(&n.c.datagrams);
 
-	/* the short-lived records expire while the node runs */
+	/* the short-lived records expire while the node runs; progress goes on meanwhile */
 	while (pg_load_relaxed(&n.c.expired) < model.expired &&
-	       pg_time_now_us() < pub->now_us + o.gen.shortlived_us + 5 * PG_USEC_PER_SEC)
-		usleep(20000);
+	       pg_time_now_us() < pub->now_us + o.gen.shortlived_us + 5 * PG_USEC_PER_SEC) {
+		uint64_t now;
+
+		usleep(250000);
+		now = pg_mono_ns();
+		progress(&n, (double)(now - t0) / 1e9, prev, (double)(now - last_ns) / 1e9, false);
+		prev = pg_load_relaxed(&n.c.records);
+		last_ns = now;
+	}
 	pg_store_sync(n.store);
 	progress(&n, (double)(pg_mono_ns() - t0) / 1e9, prev, 0, true);
 	pg_store_stats_get(n.store, &st);
