@@ -17,6 +17,14 @@
  *     (No fence: on x86-64 a seq_cst load is a plain load, and gcc's TSan has no fences.)
  *   - the reclaimer reads each `seen` with acquire, so those earlier uses happen before the
  *     free.
+ *   - a thread coming online (seen 0 -> e) is the one case the argument above misses: the
+ *     reclaimer skips offline threads, so the thread's `seen` store must be visible before
+ *     its first protected load. That store is seq_cst (an xchg on x86) and the reclaimer's
+ *     loads of `seen` are seq_cst: in S either the reclaimer reads e (and keeps everything
+ *     retired at >= e), or its load precedes the store, and then the thread's later
+ *     protected loads follow the unlink and cannot find the object. A release store alone
+ *     lets the protected load pass the store in the store buffer (store-buffering), and
+ *     that was a use-after-free.
  *
  * Epochs advance lazily: a thread whose oldest pending object is tagged with the current epoch
  * moves it forward by one compare-and-swap (at most one move per epoch whichever thread wins),
@@ -143,10 +151,21 @@ static void announce(struct qsbr_thread *th)
 {
 	uint64_t e = atomic_load(&th->q->epoch); /* seq_cst: ordered after every earlier unlink */
 
-	if (pg_load_relaxed(&th->seen) == e)
+	uint64_t old = pg_load_relaxed(&th->seen);
+
+	if (old == e)
 		return; /* nothing new to publish: no reclaimer can gain from a repeated store */
+	if (old == 0) {
+		/* Coming online: seq_cst (xchg on x86), so the store is visible before our next
+		 * protected load. A release store could wait in the store buffer while that load
+		 * returns a pointer a reclaimer frees because it still reads us as offline (the
+		 * store-buffering pattern; liburcu's rcu_thread_online has smp_mb() for it). */
+		atomic_store(&th->seen, e);
+		return;
+	}
 	/* release: our uses of pointers read before this point complete before a reclaimer
-	 * that reads `seen` frees them */
+	 * that reads `seen` frees them. Moving from one epoch to a later one needs no more: a
+	 * reclaimer that still reads the older epoch only frees less. */
 	pg_store_release(&th->seen, e);
 }
 
@@ -200,9 +219,10 @@ static uint64_t min_seen(const struct qsbr *q)
 	uint64_t min = UINT64_MAX;
 
 	for (uint32_t i = 0; i < q->cfg.max_threads; i++) {
-		/* acquire: pairs with the release in announce(); that thread's uses of what it
-		 * read before announcing happen before our frees */
-		uint64_t s = pg_load_acquire(&q->threads[i].seen);
+		/* seq_cst (a plain load on x86): ordered after our epoch bump in the single total
+		 * order, against announce()'s seq_cst store when a thread comes online; it is also
+		 * an acquire, pairing with the release in announce() */
+		uint64_t s = atomic_load(&q->threads[i].seen);
 
 		if (s != 0 && s < min)
 			min = s;
