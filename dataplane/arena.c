@@ -309,6 +309,10 @@ int pg_arena_clean_begin(struct pg_arena *a, uint32_t *victim, const uint8_t **b
 	uint32_t best = NONE;
 
 	PG_ASSERT(a->reserve != NONE);
+	/* relocated entries are new log entries and need a range; with the ring full the
+	 * committer must write some first (the caller waits for room, -EBUSY) */
+	if (a->rcount == PG_ARENA_RANGES)
+		return -EBUSY;
 	for (uint32_t i = 0; i < a->cap; i++) {
 		struct block *b = &a->blocks[i];
 

@@ -126,7 +126,7 @@ struct spec {
 static inline long rec_make(uint8_t *buf, size_t cap, const struct spec *sp)
 {
 	static const uint8_t empty[1];
-	uint8_t payload[2048];
+	uint8_t payload[17 << 10]; /* up to the cleaning test's largest record */
 	struct pg_record_limits lim = { .max_record_size = PG_RECORD_SIZE_DEFAULT };
 	const char *creator = sp->creator ? sp->creator : "alice";
 	const char *modifier = sp->modifier ? sp->modifier : "";
@@ -158,7 +158,7 @@ static inline long rec_make(uint8_t *buf, size_t cap, const struct spec *sp)
 
 static inline int put_spec(struct pg_store *s, const struct spec *sp, uint64_t *ticket)
 {
-	uint8_t buf[4096];
+	uint8_t buf[18 << 10];
 	long len = rec_make(buf, sizeof(buf), sp);
 
 	PG_ASSERT(len > 0);
