@@ -19,6 +19,8 @@
  * event. Tombstones expire like any record, with an EXPIRED event of their own.
  */
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -623,11 +625,39 @@ static void store_free(struct pg_store *s)
 	free(s);
 }
 
+/* Makes a new directory's entry durable: fsync of its parent. 0 or -errno. */
+static int sync_parent(const char *dir)
+{
+	char parent[PATH_MAX];
+	size_t n = strlen(dir);
+	int fd, err = 0;
+
+	if (n >= sizeof(parent))
+		return -ENAMETOOLONG;
+	memcpy(parent, dir, n + 1);
+	while (n > 1 && parent[n - 1] == '/') /* "a/b/" names the same directory as "a/b" */
+		parent[--n] = '\0';
+	fd = open(dirname(parent), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 /* Opens (creating) the directory and takes its lock file. 0, -EBUSY or -errno. */
 static int open_dir(struct pg_store *s, const char *dir)
 {
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+	int err;
+
+	if (mkdir(dir, 0755) == 0) {
+		/* a crash must not lose the directory the first acknowledged records live in */
+		if ((err = sync_parent(dir)))
+			return err;
+	} else if (errno != EEXIST) {
 		return -errno;
+	}
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0)
 		return -errno;
