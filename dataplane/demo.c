@@ -519,8 +519,13 @@ int main(int argc, char **argv)
 	rc.capacity = o.gen.records + 1024;
 	rc.max_threads = 4;
 	rc.body_free = body_free;
-	if ((err = rvt_create(&rc, &n.rvt)) || (err = open_store(&n, &o, dir, &n.store))) {
-		fprintf(stderr, "peergraph-demo: %s\n", pg_strerror(err));
+	if ((err = rvt_create(&rc, &n.rvt))) {
+		fprintf(stderr, "peergraph-demo: record-version table: %s\n", pg_strerror(err));
+		return 1;
+	}
+	if ((err = open_store(&n, &o, dir, &n.store))) {
+		fprintf(stderr, "peergraph-demo: store in %s: %s%s\n", dir, pg_strerror(err),
+			err == -ENOENT ? " (its parent directory must exist)" : "");
 		return 1;
 	}
 	pg_store_subscribe(n.store, node_event, &n);
