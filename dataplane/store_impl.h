@@ -22,6 +22,7 @@ enum {
 	STORE_COMMITS_KEPT = 256,    /* recent commits kept for pg_store_commits() */
 	STORE_IOV = 1024,	     /* iovecs per block write (IOV_MAX) */
 	STORE_LOGS_MAX = 1 << 16,    /* log files recovery accepts */
+	STORE_LOGS_COMPACT = 16,     /* log files found at open that ask for a compaction */
 	STORE_BLOCK_BYTES = 8 << 20, /* entry bytes gathered into one block (a range is whole) */
 };
 
@@ -57,7 +58,7 @@ struct pg_store {
 	uint8_t *stage;	   /* aligned staging buffer of O_DIRECT writes (committer) */
 	size_t stage_cap;
 	uint64_t gen;	    /* generation the committer appends to */
-	uint64_t log_bytes; /* bytes appended since the last rotation */
+	uint64_t log_bytes; /* log bytes no snapshot covers yet (since the last rotation) */
 	uint32_t interval_us;
 	uint64_t compact_log_bytes;
 	bool stopping, flush, committer_idle, compact_wanted;

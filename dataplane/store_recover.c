@@ -175,6 +175,7 @@ static int replay_log(struct pg_store *s, uint64_t gen, bool newest)
 	store_log_name(name, gen);
 	if ((err = map_file(s, name, O_RDWR, &m)))
 		return err;
+	s->log_bytes += m.len; /* not yet covered by a snapshot: counts toward compaction */
 	err = pg_log_scan(m.p, m.len, s->graph_key, replay_entry, &rp, &res);
 	if (rp.err) {
 		err = rp.err;
@@ -283,6 +284,13 @@ int store_recover(struct pg_store *s, uint64_t now_us)
 	err = store_log_create(s, next_gen, &s->logfd);
 	if (!err)
 		s->gen = next_gen;
+	/* Each open starts a log of its own, so a node that restarts often with little traffic
+	 * would pile up logs (and replay time) without ever passing the byte threshold: compact
+	 * at open when the logs are many or large. The compactor starts with the committer. */
+	if (!err && s->compact_log_bytes &&
+	    (n >= STORE_LOGS_COMPACT ||
+	     (s->log_bytes > s->compact_log_bytes && s->log_bytes > 2 * s->live_bytes)))
+		s->compact_wanted = true;
 out_free:
 	free(gens);
 	return err;

@@ -612,6 +612,37 @@ Test(store, arena_cleaning_with_full_range_ring)
 	ts_fini(&t);
 }
 
+/* Every open starts a log file; a node that restarts often with little traffic must not pile
+ * them up (replay time, and STORE_LOGS_MAX refuses to open): open compacts when it finds
+ * many. Found in review. */
+Test(store, many_reopens_compact)
+{
+	struct fp before, after;
+	struct ts t;
+	int logs = 0;
+
+	ts_init(&t);
+	t.c.compact_log_bytes = 64 << 20; /* automatic compaction on, far above this traffic */
+	for (unsigned i = 0; i < 40; i++) {
+		struct spec sp = spec(i, 1);
+
+		ts_open(&t);
+		cr_assert_eq(put_spec(t.s, &sp, NULL), 0);
+		ts_close(&t);
+	}
+	ts_open(&t);
+	before = fingerprint(t.s);
+	for (int w = 0; w < 500 && (logs = count_logs(t.dir)) > 16; w++)
+		usleep(10000); /* the compactor runs beside the open store */
+	cr_assert_leq(logs, 16, "%d log files after 41 opens", logs);
+	ts_close(&t);
+	ts_open(&t);
+	after = fingerprint(t.s);
+	cr_assert_eq(before.sum, after.sum, "compaction kept every record");
+	cr_assert_eq(after.n, 40);
+	ts_fini(&t);
+}
+
 /* ---- export / import ---------------------------------------------------------------------- */
 
 Test(store, export_import)
