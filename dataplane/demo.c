@@ -53,7 +53,7 @@ struct counters {
 	_Atomic uint64_t datagrams_sent, records_sent;
 	_Atomic uint64_t datagrams, bad_datagrams, records;
 	_Atomic uint64_t fresh, dups, stale, rejected, full;
-	_Atomic uint64_t stored, store_errors, expired;
+	_Atomic uint64_t stored, store_errors, expired, expired_on_arrival;
 };
 
 struct node {
@@ -67,6 +67,7 @@ struct node {
 	struct counters c;
 	_Atomic bool quit;
 	_Atomic uint64_t last_rx_ns; /* monotonic time the last datagram was processed */
+	uint64_t now_us;	     /* wall clock of the current burst (worker only) */
 	uint64_t last_ticket;
 };
 
@@ -210,6 +211,11 @@ static void node_record(struct node *n, const struct pg_record *rec)
 	int err;
 
 	pg_fetch_add_relaxed(&n->c.records, 1);
+	/* a copy that expired on its way is not a record any more: never table or store it */
+	if (rec->expires_us <= n->now_us) {
+		pg_fetch_add_relaxed(&n->c.expired_on_arrival, 1);
+		return;
+	}
 	/* the cheap check first: a copy we hold costs one probe, no copy, no store */
 	if (rvt_lookup(n->th, key, &view) == 0 && view.body) {
 		int order = pg_record_order(rec, view.body);
@@ -294,6 +300,8 @@ static void *node_worker(void *arg)
 	while (!pg_load_relaxed(&n->quit)) {
 		int got = recvmmsg(n->rx_fd, msgs, BURST, MSG_DONTWAIT, NULL);
 		uint64_t now = pg_time_now_us();
+
+		n->now_us = now;
 
 		for (int i = 0; i < got; i++)
 			node_datagram(n, bufs[i], msgs[i].msg_len);
@@ -589,9 +597,10 @@ int main(int argc, char **argv)
 	printf("ingest      %.2f s, %.0f record copies/s through decode + version table\n", secs,
 	       (double)pg_load_relaxed(&n.c.records) / secs);
 	printf("version tbl new %" PRIu64 ", duplicates dropped %" PRIu64 ", stale dropped %" PRIu64
-	       ", rejected %" PRIu64 ", full %" PRIu64 "\n",
+	       ", rejected %" PRIu64 ", full %" PRIu64 ", expired on arrival %" PRIu64 "\n",
 	       pg_load_relaxed(&n.c.fresh), pg_load_relaxed(&n.c.dups), pg_load_relaxed(&n.c.stale),
-	       pg_load_relaxed(&n.c.rejected), pg_load_relaxed(&n.c.full));
+	       pg_load_relaxed(&n.c.rejected), pg_load_relaxed(&n.c.full),
+	       pg_load_relaxed(&n.c.expired_on_arrival));
 	printf("store       added %" PRIu64 ", updated %" PRIu64 ", deleted %" PRIu64
 	       ", expired %" PRIu64 "; durable seq %" PRIu64 " in %" PRIu64
 	       " group commits; errors %" PRIu64 "\n",

@@ -305,6 +305,13 @@ static int put_wait(struct pg_store *s, const struct pg_record *r, const uint8_t
 	int err;
 
 	pthread_mutex_lock(&s->lock);
+	/* A copy that expired already (a late flood, a stale peer) would be stored only to be
+	 * removed at the next tick -- or, after its key was forgotten, come back as ADDED. */
+	if (r->expires_us <= s->clock_us && !(s->defer && !s->connected)) {
+		s->st.expired_refused++;
+		pthread_mutex_unlock(&s->lock);
+		return PG_E_RECORD_EXPIRED;
+	}
 	for (unsigned tries = 0;; tries++) {
 		if ((err = s->io_err))
 			break;
@@ -498,6 +505,8 @@ long pg_store_expire(struct pg_store *s, uint64_t now_us, unsigned max)
 
 	API_ENTER();
 	pthread_mutex_lock(&s->lock);
+	if (now_us > s->clock_us)
+		s->clock_us = now_us;
 	if (!(s->defer && !s->connected) && !s->io_err)
 		n = (long)pg_wheel_advance(s->wheel, now_us, max, store_expire_fire, s);
 	pthread_mutex_unlock(&s->lock);
@@ -711,6 +720,7 @@ int pg_store_open(const struct pg_store_config *c, struct pg_store **out)
 	if ((err = open_dir(s, c->dir)))
 		goto err_free;
 	pthread_mutex_lock(&s->lock);
+	s->clock_us = now;
 	err = store_recover(s, now);
 	pthread_mutex_unlock(&s->lock);
 	if (err)

@@ -79,7 +79,8 @@ struct pg_store_stats {
 	uint64_t compactions, snapshot_bytes;
 	uint64_t cleaned_segments, reclaimed_blocks, relocated;
 	uint64_t replayed, replay_stale, replay_remove_miss, torn_bytes, expired_at_open;
-	int io_error; /* sticky: the first write / fdatasync error, 0 if none */
+	uint64_t expired_refused; /* puts of copies already expired (PG_E_RECORD_EXPIRED) */
+	int io_error;		  /* sticky: the first write / fdatasync error, 0 if none */
 };
 
 /* One group commit, for latency reports. */
@@ -105,7 +106,9 @@ int pg_store_open(const struct pg_store_config *c, struct pg_store **out);
 void pg_store_close(struct pg_store *s);
 
 /* Stores an encoded record (decoded and validated first) by the conflict order. 0 with
- * *ticket (may be NULL) set; PG_E_STALE when an equal or newer copy is held; a decode error;
+ * *ticket (may be NULL) set; PG_E_RECORD_EXPIRED when its expiration is at or before the
+ * store's clock (the latest now given to open or pg_store_expire; not while expiration is
+ * deferred); PG_E_STALE when an equal or newer copy is held; a decode error;
  * PG_E_EXPIRY_SHRANK / PG_E_BAD_FORMAT (type changed) from pg_record_check_update;
  * PG_E_STORE_FULL (record or byte bound, or the arena still full of unwritten bytes after
  * waiting up to 400 commit intervals for the committer); -ENOMEM; or the sticky I/O error. */

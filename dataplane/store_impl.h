@@ -59,6 +59,7 @@ struct pg_store {
 	size_t stage_cap;
 	uint64_t gen;	    /* generation the committer appends to */
 	uint64_t log_bytes; /* log bytes no snapshot covers yet (since the last rotation) */
+	uint64_t clock_us;  /* the latest wall-clock 'now' the caller gave: open, expire */
 	uint32_t interval_us;
 	uint64_t compact_log_bytes;
 	bool stopping, flush, committer_idle, compact_wanted;

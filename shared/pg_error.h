@@ -43,6 +43,7 @@ enum pg_err {
 	PG_E_STORE_FULL = -(PG_E_BASE + 43),   /* the store's arena or queue is at its bound */
 	PG_E_LISTENING = -(PG_E_BASE + 44),    /* export/import refused: the graph is listening */
 	PG_E_GRAPH_MISMATCH = -(PG_E_BASE + 45), /* snapshot belongs to another graph */
+	PG_E_RECORD_EXPIRED = -(PG_E_BASE + 46), /* its expiration time has already passed */
 	/* search language */
 	PG_E_QUERY_SYNTAX = -(PG_E_BASE + 60),  /* malformed query text */
 	PG_E_QUERY_TYPE = -(PG_E_BASE + 61),    /* a value that does not parse as its type */
@@ -60,6 +61,19 @@ enum pg_err {
 	PG_E_KEYTAB_REVOKED = -(PG_E_BASE + 127),    /* update of a revoked key */
 	PG_E_KEYTAB_NOT_WRITER = -(PG_E_BASE + 128), /* write from a process that did not create it */
 	PG_E_KEYTAB_DUPLICATE = -(PG_E_BASE + 129),  /* publish of a key id already held */
+	/* record signatures (shared/secdata.h, bundle.h, controlplane/sign.h, dataplane/verify.h) */
+	PG_E_SIG_UNSIGNED = -(PG_E_BASE + 140),     /* record carries no security data */
+	PG_E_SIG_MALFORMED = -(PG_E_BASE + 141),    /* security data not in its one valid encoding */
+	PG_E_SIG_BAD = -(PG_E_BASE + 142),          /* Ed25519 signature does not verify */
+	PG_E_SIG_PROOF = -(PG_E_BASE + 143),        /* bundle proof does not reach the signed root */
+	PG_E_SIG_WRONG_SIGNER = -(PG_E_BASE + 144), /* key is not the record's last toucher's */
+	PG_E_SIG_NOT_ADMIN = -(PG_E_BASE + 145),    /* another's record modified by a non-admin */
+	PG_E_SIG_REVOKED = -(PG_E_BASE + 146),      /* signer's key is revoked */
+	PG_E_SIG_WINDOW = -(PG_E_BASE + 147),       /* [modified, expires] outside signer validity */
+	PG_E_SIG_UNKNOWN_KEY = -(PG_E_BASE + 148),  /* signer never appeared in the key table */
+	PG_E_SIG_QUEUE_FULL = -(PG_E_BASE + 149),   /* deferred queue at its bound: dropped */
+	PG_E_SIG_DEFERRED = -(PG_E_BASE + 150),     /* not an error: held until its key appears */
+	PG_E_SIG_BUNDLE_SIZE = -(PG_E_BASE + 151),  /* bundle of 0 or more than 1024 records */
 	PG_E_LAST = -(PG_E_BASE + 99),
 	/* identities and peer names (controlplane/identity.h, peername.h) */
 	PG_E_CLASSIFIER_LEN = -(PG_E_BASE + 100),  /* classifier empty or over 149 bytes */

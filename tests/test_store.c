@@ -337,6 +337,31 @@ Test(store, expiry_at_its_time)
 	ts_fini(&t);
 }
 
+/* A copy that has already expired by the store's clock is refused, not stored to be removed
+ * at the next tick (or, after its key was forgotten, to come back as ADDED). */
+Test(store, expired_copy_refused)
+{
+	struct pg_store_stats st;
+	struct spec late = spec(7, 1), live = spec(8, 1);
+	struct ts t;
+
+	ts_init(&t);
+	ts_open(&t);
+	cr_assert_eq(pg_store_expire(t.s, SG_T0 + 500, 0), 0);
+	late.expires = SG_T0 + 500; /* expiration == now: expired */
+	live.expires = SG_T0 + 501;
+	cr_assert_eq(put_spec(t.s, &late, NULL), PG_E_RECORD_EXPIRED);
+	cr_assert_eq(put_spec(t.s, &live, NULL), 0);
+	pg_store_stats_get(t.s, &st);
+	cr_assert_eq(st.expired_refused, 1);
+	cr_assert_eq(st.records, 1);
+	/* while expiration is deferred (flag set, graph disconnected) nothing expires: taken */
+	pg_store_set_defer_expiration(t.s, true);
+	pg_store_set_connected(t.s, false);
+	cr_assert_eq(put_spec(t.s, &late, NULL), 0);
+	ts_fini(&t);
+}
+
 Test(store, defer_expiration)
 {
 	struct evlog ev = { 0 };
@@ -427,14 +452,15 @@ Test(store, limits)
 
 /* ---- persistence -------------------------------------------------------------------------- */
 
-/* Puts a mixed history into s: adds, updates, tombstones and expiries. */
+/* Puts a mixed history into s: adds, updates, tombstones and expiries. The short-lived records
+ * expire at SG_T0 + 1000 + base, so a later history (larger base) starts after the clock. */
 static void history(struct pg_store *s, uint64_t base, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		struct spec sp = spec(base + i, 1);
 
 		sp.type = (uint8_t)(i % 4);
-		sp.expires = i % 5 == 0 ? SG_T0 + 1000 : SG_FAR;
+		sp.expires = i % 5 == 0 ? SG_T0 + 1000 + base : SG_FAR;
 		cr_assert_eq(put_spec(s, &sp, NULL), 0);
 	}
 	for (unsigned i = 0; i < n; i += 3) {
@@ -445,10 +471,10 @@ static void history(struct pg_store *s, uint64_t base, unsigned n)
 		sp.payload = 40;
 		sp.flags = i % 2 ? PG_RECORD_DELETED : 0;
 		sp.payload = sp.flags ? 0 : 40;
-		sp.expires = i % 5 == 0 ? SG_T0 + 1000 : SG_FAR;
+		sp.expires = i % 5 == 0 ? SG_T0 + 1000 + base : SG_FAR;
 		cr_assert_eq(put_spec(s, &sp, NULL), 0);
 	}
-	cr_assert_gt(pg_store_expire(s, SG_T0 + 1000, 0), 0);
+	cr_assert_gt(pg_store_expire(s, SG_T0 + 1000 + base, 0), 0);
 }
 
 static void reopen_equals(bool direct)
