@@ -7,7 +7,7 @@
 #ifndef PG_STORE_TEST_H
 #define PG_STORE_TEST_H
 
-#include "store_crit.h"
+#include "crit_tsan.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

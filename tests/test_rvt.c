@@ -26,95 +26,13 @@
 #include "record.h"
 #include "rvt.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define RUNNING_ON_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define RUNNING_ON_TSAN 1
-#endif
-#endif
-#ifndef RUNNING_ON_TSAN
-#define RUNNING_ON_TSAN 0
-#endif
+#define CRIT_TSAN_MAIN /* this file holds the TSan stand-in's main (crit_tsan.h) */
+#include "crit_tsan.h"
 
-#if RUNNING_ON_TSAN || defined(__SANITIZE_ADDRESS__)
+#ifdef CRIT_ON_SANITIZER
 #define RUNNING_ON_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RUNNING_ON_SANITIZER 1
-#endif
-#endif
-#ifndef RUNNING_ON_SANITIZER
-#define RUNNING_ON_SANITIZER 0
-#endif
-
-#if !RUNNING_ON_TSAN
-#include <criterion/criterion.h>
 #else
-/* ---- the minimal runner used under TSan ---------------------------------------------- */
-#include <stdarg.h>
-#include <stdbool.h>
-
-struct own_test {
-	const char *name;
-	void (*fn)(void);
-};
-
-static struct own_test own_tests[16];
-static unsigned own_ntests, own_failed;
-
-static void own_register(const char *name, void (*fn)(void))
-{
-	PG_ASSERT(own_ntests < PG_ARRAY_SIZE(own_tests));
-	own_tests[own_ntests++] = (struct own_test){ name, fn };
-}
-
-__attribute__((format(printf, 5, 6))) static void own_check(bool ok, bool fatal, const char *expr,
-							    int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok)
-		return;
-	own_failed++;
-	fprintf(stderr, "test_rvt.c:%d: failed: %s:", line, expr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (fatal)
-		exit(1);
-}
-
-#define Test(suite, name, ...)                                                                     \
-	static void test_##suite##_##name(void);                                                   \
-	__attribute__((constructor)) static void reg_##suite##_##name(void)                        \
-	{                                                                                          \
-		own_register(#suite "::" #name, test_##suite##_##name);                            \
-	}                                                                                          \
-	static void test_##suite##_##name(void)
-#define own_cmp(fatal, a, op, b, ...)                                                              \
-	own_check((a)op(b), fatal, #a " " #op " " #b, __LINE__, " " __VA_ARGS__)
-#define cr_assert(c, ...)	 own_check(c, true, #c, __LINE__, " " __VA_ARGS__)
-#define cr_expect(c, ...)	 own_check(c, false, #c, __LINE__, " " __VA_ARGS__)
-#define cr_assert_eq(a, b, ...)	 own_cmp(true, a, ==, b, __VA_ARGS__)
-#define cr_expect_eq(a, b, ...)	 own_cmp(false, a, ==, b, __VA_ARGS__)
-#define cr_expect_gt(a, b, ...)	 own_cmp(false, a, >, b, __VA_ARGS__)
-#define cr_expect_geq(a, b, ...) own_cmp(false, a, >=, b, __VA_ARGS__)
-#define cr_log_info(...)	 (fprintf(stderr, __VA_ARGS__), fputc('\n', stderr))
-
-int main(void)
-{
-	for (unsigned i = 0; i < own_ntests; i++) {
-		unsigned before = own_failed;
-
-		own_tests[i].fn();
-		fprintf(stderr, "[%s] %s\n", own_failed == before ? "PASS" : "FAIL",
-			own_tests[i].name);
-	}
-	fprintf(stderr, "tested %u, failed expectations %u\n", own_ntests, own_failed);
-	return own_failed ? 1 : 0;
-}
+#define RUNNING_ON_SANITIZER 0
 #endif
 
 enum {

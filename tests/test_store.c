@@ -8,7 +8,8 @@
  * Every test works in its own directory under /tmp and removes it. Under sanitizers the
  * workloads shrink (SCALE).
  */
-#include "store_crit.h"
+#define CRIT_TSAN_MAIN /* this file holds the TSan stand-in's main (crit_tsan.h) */
+#include "crit_tsan.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -32,46 +33,6 @@
 #include "wal.h"
 
 TestSuite(store, .fini = ts_cleanup);
-
-#ifdef STORE_ON_TSAN
-/* ---- the stand-in runner of store_crit.h (TSan builds only) ------------------------------ */
-
-struct crit_test crit_tests[32];
-unsigned crit_ntests, crit_failed;
-static const char *crit_suites[32];
-static struct {
-	const char *suite;
-	void (*fini)(void);
-} crit_finis[4];
-static unsigned crit_nfinis;
-
-void crit_register(const char *suite, const char *name, void (*fn)(void))
-{
-	PG_ASSERT(crit_ntests < PG_ARRAY_SIZE(crit_tests));
-	crit_suites[crit_ntests] = suite;
-	crit_tests[crit_ntests++] = (struct crit_test){ name, fn, NULL };
-}
-
-void crit_suite_fini(const char *suite, void (*fini)(void))
-{
-	PG_ASSERT(crit_nfinis < PG_ARRAY_SIZE(crit_finis));
-	crit_finis[crit_nfinis].suite = suite;
-	crit_finis[crit_nfinis++].fini = fini;
-}
-
-int main(void)
-{
-	for (unsigned i = 0; i < crit_ntests; i++) {
-		fprintf(stderr, "[RUN ] %s::%s\n", crit_suites[i], crit_tests[i].name);
-		crit_tests[i].fn();
-		for (unsigned k = 0; k < crit_nfinis; k++)
-			if (strcmp(crit_finis[k].suite, crit_suites[i]) == 0 && crit_finis[k].fini)
-				crit_finis[k].fini();
-	}
-	fprintf(stderr, "%u tests, %u failed expectations\n", crit_ntests, crit_failed);
-	return crit_failed ? 1 : 0;
-}
-#endif
 
 /* The whole binary needs a writable /tmp on a real file system: otherwise SKIP (exit 77). */
 __attribute__((constructor)) static void need_tmp(void)

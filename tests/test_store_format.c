@@ -7,7 +7,7 @@
  * With PG_STORE_CORPUS=<dir> set, the `corpus` test writes the fuzz seed corpus
  * (tests/fuzz/corpus/store/) there; fuzz_store.c documents the input format.
  */
-#include "store_crit.h"
+#include "crit_tsan.h"
 
 #include "pg_bytes.h"
 #include "pg_error.h"
