@@ -59,6 +59,20 @@ bool store_log_parse(const char *name, uint64_t *gen)
 	return true;
 }
 
+/* Drops w written bytes from the front of an iovec array: whole entries, then part of one. */
+static void iov_advance(struct iovec **iov, int *n, size_t w)
+{
+	while (*n > 0 && w >= (*iov)->iov_len) {
+		w -= (*iov)->iov_len;
+		(*iov)++;
+		(*n)--;
+	}
+	if (*n > 0) {
+		(*iov)->iov_base = (uint8_t *)(*iov)->iov_base + w;
+		(*iov)->iov_len -= w;
+	}
+}
+
 /* Writes every byte of iov[0..n), advancing over short writes. 0 or -errno. */
 static int writev_all(int fd, struct iovec *iov, int n)
 {
@@ -70,15 +84,7 @@ static int writev_all(int fd, struct iovec *iov, int n)
 				continue;
 			return -errno;
 		}
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
+		iov_advance(&iov, &n, (size_t)w);
 	}
 	return 0;
 }
@@ -95,15 +101,7 @@ static int pwritev_all(int fd, struct iovec *iov, int n, off_t off)
 			return -errno;
 		}
 		off += w;
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
+		iov_advance(&iov, &n, (size_t)w);
 	}
 	return 0;
 }
