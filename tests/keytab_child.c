@@ -38,6 +38,7 @@
 #include <xxhash.h>
 
 #include "keytab.h"
+#include "keytab_keys.h"
 #include "pg_atomic.h"
 #include "pg_error.h"
 #include "pg_time.h"
@@ -84,32 +85,10 @@ struct plan {
 
 static uint8_t ids[MAX_KEYS][PG_KEYTAB_ID_LEN];
 
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
 static void make_ids(const struct plan *p)
 {
-	for (uint32_t n = 0; n < p->nkeys; n++) {
-		put64(ids[n], (uint64_t)n | (mix64(n) << 32));
-		for (int i = 1; i < 4; i++)
-			put64(ids[n] + 8 * i, mix64((uint64_t)n * 4 + (uint64_t)i));
-	}
-}
-
-static void make_pubkey(uint32_t n, uint8_t pk[PG_KEYTAB_PUBKEY_LEN])
-{
-	for (int i = 0; i < 4; i++)
-		put64(pk + 8 * i, mix64(((uint64_t)n << 8) ^ 0xabcdefull ^ (uint64_t)i));
+	for (uint32_t n = 0; n < p->nkeys; n++)
+		make_id(n, ids[n]);
 }
 
 static enum pg_keytab_role role_of(uint32_t n)

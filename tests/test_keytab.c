@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "keytab.h"
+#include "keytab_keys.h"
 #include "pg_assert.h"
 #include "pg_error.h"
 #include "pg_time.h"
@@ -33,34 +34,8 @@ enum {
 	MAX_PARTIES = 8,
 };
 
-/* Deterministic keys: n in the first 4 bytes, then noise; public keys likewise. */
+/* Key ids of keys 0..MAX_KEYS (make_id, keytab_keys.h). */
 static uint8_t ids[MAX_KEYS][PG_KEYTAB_ID_LEN];
-
-static uint64_t mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static void make_id(uint32_t n, uint8_t id[PG_KEYTAB_ID_LEN])
-{
-	put64(id, (uint64_t)n | (mix64(n) << 32));
-	for (int i = 1; i < 4; i++)
-		put64(id + 8 * i, mix64((uint64_t)n * 4 + (uint64_t)i));
-}
-
-static void make_pubkey(uint32_t n, uint8_t pk[PG_KEYTAB_PUBKEY_LEN])
-{
-	for (int i = 0; i < 4; i++)
-		put64(pk + 8 * i, mix64(((uint64_t)n << 8) ^ 0xabcdefull ^ (uint64_t)i));
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Clean-up that runs even when an assertion ends the test: names, children, mappings. */
