@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct pg_guid {
 	uint8_t b[16];
@@ -112,6 +113,36 @@ struct pg_record {
 	uint16_t secdata_len;
 	const uint8_t *secdata;
 };
+
+/* Attribute constructors; name is a NUL-terminated string (checked when encoded). */
+static inline struct pg_attr pg_attr_int(const char *name, int64_t v)
+{
+	struct pg_attr a = { .name = name, .name_len = (uint8_t)strlen(name), .type = PG_ATTR_INT };
+
+	a.v.i = v;
+	return a;
+}
+
+static inline struct pg_attr pg_attr_date(const char *name, uint64_t us)
+{
+	struct pg_attr a = { .name = name,
+			     .name_len = (uint8_t)strlen(name),
+			     .type = PG_ATTR_DATE };
+
+	a.v.date_us = us;
+	return a;
+}
+
+static inline struct pg_attr pg_attr_str(const char *name, const char *str)
+{
+	struct pg_attr a = { .name = name,
+			     .name_len = (uint8_t)strlen(name),
+			     .type = PG_ATTR_STRING };
+
+	a.v.str.ptr = str;
+	a.v.str.len = (uint32_t)strlen(str);
+	return a;
+}
 
 /* Iterator over a validated attribute block. */
 struct pg_attr_iter {

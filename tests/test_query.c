@@ -20,32 +20,6 @@
 
 /* ---- fixtures ----------------------------------------------------------------------- */
 
-static struct pg_attr attr_int(const char *name, int64_t v)
-{
-	struct pg_attr a = {.name = name, .name_len = (uint8_t)strlen(name), .type = PG_ATTR_INT};
-
-	a.v.i = v;
-	return a;
-}
-
-static struct pg_attr attr_date(const char *name, uint64_t us)
-{
-	struct pg_attr a = {.name = name, .name_len = (uint8_t)strlen(name), .type = PG_ATTR_DATE};
-
-	a.v.date_us = us;
-	return a;
-}
-
-static struct pg_attr attr_str(const char *name, const char *s)
-{
-	struct pg_attr a = {
-	    .name = name, .name_len = (uint8_t)strlen(name), .type = PG_ATTR_STRING};
-
-	a.v.str.ptr = s;
-	a.v.str.len = (uint32_t)strlen(s);
-	return a;
-}
-
 struct rec {
 	struct pg_record r;
 	uint8_t attrs[1 << 15];
@@ -83,25 +57,25 @@ static struct rec rec_a, rec_b;
 static void setup(void)
 {
 	const struct pg_attr a[] = {
-	    attr_int("age", 42),
-	    attr_int("temp", -5),
-	    attr_int("big", INT64_MAX),
-	    attr_int("small", INT64_MIN),
-	    attr_int("and", 1),
-	    attr_str("name", "Hello World"),
-	    attr_str("city", "Z\xc3\xbcrich"),	    /* Zürich */
-	    attr_str("emoji", "\xf0\x9f\x98\x80x"), /* U+1F600 then x */
-	    attr_str("lit", "a*b?c\\d"),
-	    attr_str("quote", "say \"hi\""),
-	    attr_str("empty", ""),
-	    attr_date("born", 946684800000000ull), /* 2000-01-01T00:00:00Z */
-	    attr_date("leap", 951782400500000ull), /* 2000-02-29T00:00:00.5Z */
+	    pg_attr_int("age", 42),
+	    pg_attr_int("temp", -5),
+	    pg_attr_int("big", INT64_MAX),
+	    pg_attr_int("small", INT64_MIN),
+	    pg_attr_int("and", 1),
+	    pg_attr_str("name", "Hello World"),
+	    pg_attr_str("city", "Z\xc3\xbcrich"),	    /* Zürich */
+	    pg_attr_str("emoji", "\xf0\x9f\x98\x80x"), /* U+1F600 then x */
+	    pg_attr_str("lit", "a*b?c\\d"),
+	    pg_attr_str("quote", "say \"hi\""),
+	    pg_attr_str("empty", ""),
+	    pg_attr_date("born", 946684800000000ull), /* 2000-01-01T00:00:00Z */
+	    pg_attr_date("leap", 951782400500000ull), /* 2000-02-29T00:00:00.5Z */
 	};
 	const struct pg_attr b[] = {
-	    attr_str("age", "42"),		 /* same name, other type */
-	    attr_int("temp", 7),		 /* A: -5 */
-	    attr_str("name", "hello world"),	 /* A: Hello World */
-	    attr_int("born", 946684800000000ll), /* same name, other type */
+	    pg_attr_str("age", "42"),		 /* same name, other type */
+	    pg_attr_int("temp", 7),		 /* A: -5 */
+	    pg_attr_str("name", "hello world"),	 /* A: Hello World */
+	    pg_attr_int("born", 946684800000000ll), /* same name, other type */
 	};
 	static const struct pg_guid id_a = {{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
 					     0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}};

@@ -16,32 +16,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct pg_attr attr_int(const char *name, int64_t v)
-{
-	struct pg_attr a = {.name = name, .name_len = (uint8_t)strlen(name), .type = PG_ATTR_INT};
-
-	a.v.i = v;
-	return a;
-}
-
-static struct pg_attr attr_date(const char *name, uint64_t us)
-{
-	struct pg_attr a = {.name = name, .name_len = (uint8_t)strlen(name), .type = PG_ATTR_DATE};
-
-	a.v.date_us = us;
-	return a;
-}
-
-static struct pg_attr attr_str(const char *name, const char *s)
-{
-	struct pg_attr a = {
-	    .name = name, .name_len = (uint8_t)strlen(name), .type = PG_ATTR_STRING};
-
-	a.v.str.ptr = s;
-	a.v.str.len = (uint32_t)strlen(s);
-	return a;
-}
-
 static struct pg_record recs[2];
 static uint8_t blocks[2][512];
 
@@ -65,18 +39,18 @@ static void rec_init(struct pg_record *r, uint8_t *block, const struct pg_attr *
 static void records_init(void)
 {
 	const struct pg_attr a[] = {
-	    attr_int("age", 42),
-	    attr_str("name", "Hello World"),
-	    attr_str("city", "Z\xc3\xbcrich"),
-	    attr_str("lit", "a*b?c\\d"),
-	    attr_str("empty", ""),
-	    attr_date("born", 946684800000000ull),
-	    attr_int("and", 1),
+	    pg_attr_int("age", 42),
+	    pg_attr_str("name", "Hello World"),
+	    pg_attr_str("city", "Z\xc3\xbcrich"),
+	    pg_attr_str("lit", "a*b?c\\d"),
+	    pg_attr_str("empty", ""),
+	    pg_attr_date("born", 946684800000000ull),
+	    pg_attr_int("and", 1),
 	};
 	const struct pg_attr b[] = {
-	    attr_str("age", "42"),
-	    attr_int("born", 946684800000000ll),
-	    attr_str("name", "\xf0\x9f\x98\x80 hello"),
+	    pg_attr_str("age", "42"),
+	    pg_attr_int("born", 946684800000000ll),
+	    pg_attr_str("name", "\xf0\x9f\x98\x80 hello"),
 	};
 
 	memset(recs[0].type.b, 0x5a, sizeof(recs[0].type.b));
