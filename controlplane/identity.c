@@ -418,7 +418,7 @@ int pg_identity_create(struct pg_identity_store *st, const char *classifier,
 		       const char *friendly_name, const struct pg_identity_create_opts *opts,
 		       char peer_name[PG_PEERNAME_SIZE])
 {
-	struct pg_identity id = {0};
+	struct pg_identity id = { 0 };
 	char name[PG_PEERNAME_SIZE];
 	EVP_PKEY *pkey;
 	X509 *cert = NULL;

@@ -67,8 +67,8 @@ static int check_password(const char *password)
 
 static int sum_part(EVP_MD_CTX *ctx, const void *p, size_t len)
 {
-	uint8_t be[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-			 (uint8_t)len};
+	uint8_t be[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+			  (uint8_t)len };
 
 	return EVP_DigestUpdate(ctx, be, sizeof(be)) && EVP_DigestUpdate(ctx, p, len);
 }
@@ -298,7 +298,7 @@ static int decrypt_key(const X509_SIG *p8, const char *password, EVP_PKEY **out)
 /* Checks that the decrypted key, the certificate and the peer name agree. */
 static bool consistent(EVP_PKEY *pkey, X509 *cert, const char *peer_name)
 {
-	struct pg_identity keys = {0};
+	struct pg_identity keys = { 0 };
 	struct pg_peername pn;
 	char name[PG_PEERNAME_SIZE];
 	bool ok;
@@ -314,7 +314,7 @@ static bool consistent(EVP_PKEY *pkey, X509 *cert, const char *peer_name)
 int pg_identity_import(struct pg_identity_store *st, const char *path, const char *password,
 		       unsigned flags, char peer_name[PG_PEERNAME_SIZE])
 {
-	struct export_blocks b = {0};
+	struct export_blocks b = { 0 };
 	char real[PATH_MAX];
 	const unsigned char *p;
 	EVP_PKEY *pkey = NULL;

@@ -36,7 +36,7 @@ int pg_peername_check_classifier(const char *classifier)
  */
 static size_t utf8_next(const unsigned char *s, size_t left, uint32_t *cp)
 {
-	static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+	static const uint32_t min_cp[5] = { 0, 0, 0x80, 0x800, 0x10000 };
 	size_t len;
 	uint32_t c = s[0];
 

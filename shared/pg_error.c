@@ -11,7 +11,10 @@ struct err_text {
 	const char *msg;
 };
 
+/* One table row per line reads best. */
+/* clang-format off */
 #define E(c, m) { c, #c, m }
+/* clang-format on */
 static const struct err_text texts[] = {
 	E(PG_OK, "success"),
 	E(PG_E_TRUNCATED, "input truncated: it ends before a field it announces"),
@@ -65,8 +68,8 @@ static const struct err_text texts[] = {
 	E(PG_E_SIG_BAD, "signature does not verify with the signer's key"),
 	E(PG_E_SIG_PROOF, "bundle inclusion proof does not lead to the signed root (record or "
 			  "proof altered)"),
-	E(PG_E_SIG_WRONG_SIGNER,
-	  "signing key is not the key of the record's last modifier (its creator if never updated)"),
+	E(PG_E_SIG_WRONG_SIGNER, "signing key is not the key of the record's last modifier (its "
+				 "creator if never updated)"),
 	E(PG_E_SIG_NOT_ADMIN, "only administrators may modify records created by others"),
 	E(PG_E_SIG_REVOKED, "the signer's key is revoked"),
 	E(PG_E_SIG_WINDOW,

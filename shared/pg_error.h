@@ -14,15 +14,15 @@
 enum pg_err {
 	PG_OK = 0,
 	/* decoders of untrusted bytes */
-	PG_E_TRUNCATED = -(PG_E_BASE + 1),     /* input ends before a field it announces */
-	PG_E_BAD_MAGIC = -(PG_E_BASE + 2),     /* not one of our formats */
-	PG_E_BAD_FORMAT = -(PG_E_BASE + 3),    /* unknown format version or reserved bits set */
-	PG_E_LENGTH = -(PG_E_BASE + 4),        /* a length field points past the end */
-	PG_E_TRAILING = -(PG_E_BASE + 5),      /* bytes left over after the last field */
-	PG_E_TOO_LARGE = -(PG_E_BASE + 6),     /* payload + attributes over the max record size */
-	PG_E_ATTR_NAME = -(PG_E_BASE + 7),     /* attribute name empty, > 40, or not alphanumeric */
-	PG_E_ATTR_TYPE = -(PG_E_BASE + 8),     /* attribute type not int / string / date */
-	PG_E_ATTR_ORDER = -(PG_E_BASE + 9),    /* attributes not in strictly ascending name order */
+	PG_E_TRUNCATED = -(PG_E_BASE + 1),  /* input ends before a field it announces */
+	PG_E_BAD_MAGIC = -(PG_E_BASE + 2),  /* not one of our formats */
+	PG_E_BAD_FORMAT = -(PG_E_BASE + 3), /* unknown format version or reserved bits set */
+	PG_E_LENGTH = -(PG_E_BASE + 4),	    /* a length field points past the end */
+	PG_E_TRAILING = -(PG_E_BASE + 5),   /* bytes left over after the last field */
+	PG_E_TOO_LARGE = -(PG_E_BASE + 6),  /* payload + attributes over the max record size */
+	PG_E_ATTR_NAME = -(PG_E_BASE + 7),  /* attribute name empty, > 40, or not alphanumeric */
+	PG_E_ATTR_TYPE = -(PG_E_BASE + 8),  /* attribute type not int / string / date */
+	PG_E_ATTR_ORDER = -(PG_E_BASE + 9), /* attributes not in strictly ascending name order */
 	PG_E_ATTR_RESERVED = -(PG_E_BASE + 10), /* a reserved attribute name set by a record */
 	PG_E_TOO_MANY_ATTRS = -(PG_E_BASE + 11),
 	PG_E_BAD_TIMES = -(PG_E_BASE + 12),    /* not: creation <= last-modified < expiration */
@@ -32,66 +32,66 @@ enum pg_err {
 	PG_E_ID_TOO_LONG = -(PG_E_BASE + 16),  /* creator / modifier id over 256 bytes */
 	PG_E_SECDATA_TOO_LARGE = -(PG_E_BASE + 17),
 	PG_E_TOO_MANY_RECORDS = -(PG_E_BASE + 18), /* batch count over the caller's bound */
-	PG_E_CHECKSUM = -(PG_E_BASE + 19),     /* stored bytes fail their checksum */
-	PG_E_EXPIRY_SHRANK = -(PG_E_BASE + 20), /* an update moved expiration earlier */
-	PG_E_BAD_UTF8 = -(PG_E_BASE + 21),     /* a string that must be UTF-8 is not */
-	PG_E_BAD_LIMIT = -(PG_E_BASE + 22),    /* a configured limit outside its allowed range */
+	PG_E_CHECKSUM = -(PG_E_BASE + 19),	   /* stored bytes fail their checksum */
+	PG_E_EXPIRY_SHRANK = -(PG_E_BASE + 20),	   /* an update moved expiration earlier */
+	PG_E_BAD_UTF8 = -(PG_E_BASE + 21),	   /* a string that must be UTF-8 is not */
+	PG_E_BAD_LIMIT = -(PG_E_BASE + 22), /* a configured limit outside its allowed range */
 	/* record-version table and store */
-	PG_E_TABLE_FULL = -(PG_E_BASE + 40),   /* the record-version table has no free slot */
-	PG_E_STALE = -(PG_E_BASE + 41),        /* we hold this version or a newer one */
-	PG_E_NOT_FOUND = -(PG_E_BASE + 42),    /* no such record */
-	PG_E_STORE_FULL = -(PG_E_BASE + 43),   /* the store's arena or queue is at its bound */
-	PG_E_LISTENING = -(PG_E_BASE + 44),    /* export/import refused: the graph is listening */
+	PG_E_TABLE_FULL = -(PG_E_BASE + 40),	 /* the record-version table has no free slot */
+	PG_E_STALE = -(PG_E_BASE + 41),		 /* we hold this version or a newer one */
+	PG_E_NOT_FOUND = -(PG_E_BASE + 42),	 /* no such record */
+	PG_E_STORE_FULL = -(PG_E_BASE + 43),	 /* the store's arena or queue is at its bound */
+	PG_E_LISTENING = -(PG_E_BASE + 44),	 /* export/import refused: the graph is listening */
 	PG_E_GRAPH_MISMATCH = -(PG_E_BASE + 45), /* snapshot belongs to another graph */
 	PG_E_RECORD_EXPIRED = -(PG_E_BASE + 46), /* its expiration time has already passed */
 	/* search language */
-	PG_E_QUERY_SYNTAX = -(PG_E_BASE + 60),  /* malformed query text */
-	PG_E_QUERY_TYPE = -(PG_E_BASE + 61),    /* a value that does not parse as its type */
-	PG_E_QUERY_OPERATOR = -(PG_E_BASE + 62), /* unknown compare operator */
+	PG_E_QUERY_SYNTAX = -(PG_E_BASE + 60),	    /* malformed query text */
+	PG_E_QUERY_TYPE = -(PG_E_BASE + 61),	    /* a value that does not parse as its type */
+	PG_E_QUERY_OPERATOR = -(PG_E_BASE + 62),    /* unknown compare operator */
 	PG_E_QUERY_TOO_COMPLEX = -(PG_E_BASE + 63), /* over the clause or depth bound */
-	PG_E_QUERY_ESCAPE = -(PG_E_BASE + 64),  /* a backslash escape that escapes nothing */
+	PG_E_QUERY_ESCAPE = -(PG_E_BASE + 64),	    /* a backslash escape that escapes nothing */
 	/* key table (shared memory) */
-	PG_E_KEYTAB_FULL = -(PG_E_BASE + 120),       /* no slot left: nslots * 3 / 4 keys held */
-	PG_E_KEYTAB_BUSY = -(PG_E_BASE + 121),       /* slot kept changing during the read */
+	PG_E_KEYTAB_FULL = -(PG_E_BASE + 120),	     /* no slot left: nslots * 3 / 4 keys held */
+	PG_E_KEYTAB_BUSY = -(PG_E_BASE + 121),	     /* slot kept changing during the read */
 	PG_E_KEYTAB_NO_KEY = -(PG_E_BASE + 122),     /* key id not in the table */
-	PG_E_KEYTAB_MAGIC = -(PG_E_BASE + 123),      /* not a key table, or still being created */
+	PG_E_KEYTAB_MAGIC = -(PG_E_BASE + 123),	     /* not a key table, or still being created */
 	PG_E_KEYTAB_LAYOUT = -(PG_E_BASE + 124),     /* layout version of another build */
-	PG_E_KEYTAB_SIZE = -(PG_E_BASE + 125),       /* header size/geometry != the segment */
+	PG_E_KEYTAB_SIZE = -(PG_E_BASE + 125),	     /* header size/geometry != the segment */
 	PG_E_KEYTAB_TOO_SMALL = -(PG_E_BASE + 126),  /* segment shorter than its header */
 	PG_E_KEYTAB_REVOKED = -(PG_E_BASE + 127),    /* update of a revoked key */
-	PG_E_KEYTAB_NOT_WRITER = -(PG_E_BASE + 128), /* write from a process that did not create it */
+	PG_E_KEYTAB_NOT_WRITER = -(PG_E_BASE + 128), /* write from a non-creating process */
 	PG_E_KEYTAB_DUPLICATE = -(PG_E_BASE + 129),  /* publish of a key id already held */
-	/* record signatures (shared/secdata.h, bundle.h, controlplane/sign.h, dataplane/verify.h) */
-	PG_E_SIG_UNSIGNED = -(PG_E_BASE + 140),     /* record carries no security data */
-	PG_E_SIG_MALFORMED = -(PG_E_BASE + 141),    /* security data not in its one valid encoding */
-	PG_E_SIG_BAD = -(PG_E_BASE + 142),          /* Ed25519 signature does not verify */
-	PG_E_SIG_PROOF = -(PG_E_BASE + 143),        /* bundle proof does not reach the signed root */
+	/* record signatures (secdata.h, bundle.h, controlplane/sign.h, dataplane/verify.h) */
+	PG_E_SIG_UNSIGNED = -(PG_E_BASE + 140),	 /* record carries no security data */
+	PG_E_SIG_MALFORMED = -(PG_E_BASE + 141), /* security data not in its one valid encoding */
+	PG_E_SIG_BAD = -(PG_E_BASE + 142),	 /* Ed25519 signature does not verify */
+	PG_E_SIG_PROOF = -(PG_E_BASE + 143),	 /* bundle proof does not reach the signed root */
 	PG_E_SIG_WRONG_SIGNER = -(PG_E_BASE + 144), /* key is not the record's last toucher's */
 	PG_E_SIG_NOT_ADMIN = -(PG_E_BASE + 145),    /* another's record modified by a non-admin */
-	PG_E_SIG_REVOKED = -(PG_E_BASE + 146),      /* signer's key is revoked */
-	PG_E_SIG_WINDOW = -(PG_E_BASE + 147),       /* [modified, expires] outside signer validity */
-	PG_E_SIG_UNKNOWN_KEY = -(PG_E_BASE + 148),  /* signer never appeared in the key table */
-	PG_E_SIG_QUEUE_FULL = -(PG_E_BASE + 149),   /* deferred queue at its bound: dropped */
-	PG_E_SIG_DEFERRED = -(PG_E_BASE + 150),     /* not an error: held until its key appears */
-	PG_E_SIG_BUNDLE_SIZE = -(PG_E_BASE + 151),  /* bundle of 0 or more than 1024 records */
+	PG_E_SIG_REVOKED = -(PG_E_BASE + 146),	    /* signer's key is revoked */
+	PG_E_SIG_WINDOW = -(PG_E_BASE + 147),	   /* [modified, expires] outside signer validity */
+	PG_E_SIG_UNKNOWN_KEY = -(PG_E_BASE + 148), /* signer never appeared in the key table */
+	PG_E_SIG_QUEUE_FULL = -(PG_E_BASE + 149),  /* deferred queue at its bound: dropped */
+	PG_E_SIG_DEFERRED = -(PG_E_BASE + 150),	   /* not an error: held until its key appears */
+	PG_E_SIG_BUNDLE_SIZE = -(PG_E_BASE + 151), /* bundle of 0 or more than 1024 records */
 	PG_E_LAST = -(PG_E_BASE + 99),
 	/* identities and peer names (controlplane/identity.h, peername.h) */
-	PG_E_CLASSIFIER_LEN = -(PG_E_BASE + 100),  /* classifier empty or over 149 bytes */
-	PG_E_CLASSIFIER_CHAR = -(PG_E_BASE + 101), /* classifier byte outside its set */
-	PG_E_FRIENDLY_NAME_LEN = -(PG_E_BASE + 102), /* friendly name over 255 code points */
+	PG_E_CLASSIFIER_LEN = -(PG_E_BASE + 100),     /* classifier empty or over 149 bytes */
+	PG_E_CLASSIFIER_CHAR = -(PG_E_BASE + 101),    /* classifier byte outside its set */
+	PG_E_FRIENDLY_NAME_LEN = -(PG_E_BASE + 102),  /* friendly name over 255 code points */
 	PG_E_FRIENDLY_NAME_CHAR = -(PG_E_BASE + 103), /* control character in friendly name */
-	PG_E_PEERNAME = -(PG_E_BASE + 104),        /* not authority.classifier */
-	PG_E_IDENTITY_EXISTS = -(PG_E_BASE + 105), /* peer name already in the store */
+	PG_E_PEERNAME = -(PG_E_BASE + 104),	      /* not authority.classifier */
+	PG_E_IDENTITY_EXISTS = -(PG_E_BASE + 105),    /* peer name already in the store */
 	PG_E_IDENTITY_NOT_FOUND = -(PG_E_BASE + 106),
-	PG_E_KEY_PERMS = -(PG_E_BASE + 107),       /* key file mode has group or other bits */
-	PG_E_BAD_PASSWORD = -(PG_E_BASE + 108),    /* export file intact, password wrong */
-	PG_E_EXPORT_CORRUPT = -(PG_E_BASE + 109),  /* export file truncated or changed */
-	PG_E_EXPORT_FORMAT = -(PG_E_BASE + 110),   /* unsupported export version or KDF */
+	PG_E_KEY_PERMS = -(PG_E_BASE + 107),	    /* key file mode has group or other bits */
+	PG_E_BAD_PASSWORD = -(PG_E_BASE + 108),	    /* export file intact, password wrong */
+	PG_E_EXPORT_CORRUPT = -(PG_E_BASE + 109),   /* export file truncated or changed */
+	PG_E_EXPORT_FORMAT = -(PG_E_BASE + 110),    /* unsupported export version or KDF */
 	PG_E_IDENTITY_CORRUPT = -(PG_E_BASE + 111), /* stored files inconsistent */
-	PG_E_CRYPTO = -(PG_E_BASE + 112),          /* OpenSSL failed (see the store's message) */
-	PG_E_VALIDITY = -(PG_E_BASE + 113),        /* bad certificate validity period */
-	PG_E_PASSWORD_LEN = -(PG_E_BASE + 114),    /* password empty or over its bound */
-	PG_E_NO_DEFAULT = -(PG_E_BASE + 115),      /* the store has no default identity */
+	PG_E_CRYPTO = -(PG_E_BASE + 112),	    /* OpenSSL failed (see the store's message) */
+	PG_E_VALIDITY = -(PG_E_BASE + 113),	    /* bad certificate validity period */
+	PG_E_PASSWORD_LEN = -(PG_E_BASE + 114),	    /* password empty or over its bound */
+	PG_E_NO_DEFAULT = -(PG_E_BASE + 115),	    /* the store has no default identity */
 	PG_E_IDENTITY_STORE_FULL = -(PG_E_BASE + 116), /* PG_IDENTITY_STORE_MAX reached */
 };
 

@@ -120,12 +120,12 @@ static const struct reserved {
 	const char *name;
 	uint8_t field, type;
 } reserved[] = {
-    {"peercreatorid", FIELD_CREATOR, PG_ATTR_STRING},
-    {"peerlastmodifiedby", FIELD_MODIFIER, PG_ATTR_STRING},
-    {"peerrecordid", FIELD_RECORD_ID, PG_ATTR_STRING},
-    {"peerrecordtype", FIELD_RECORD_TYPE, PG_ATTR_STRING},
-    {"peercreationtime", FIELD_CREATED, PG_ATTR_DATE},
-    {"peerlastmodificationtime", FIELD_MODIFIED, PG_ATTR_DATE},
+	{ "peercreatorid", FIELD_CREATOR, PG_ATTR_STRING },
+	{ "peerlastmodifiedby", FIELD_MODIFIER, PG_ATTR_STRING },
+	{ "peerrecordid", FIELD_RECORD_ID, PG_ATTR_STRING },
+	{ "peerrecordtype", FIELD_RECORD_TYPE, PG_ATTR_STRING },
+	{ "peercreationtime", FIELD_CREATED, PG_ATTR_DATE },
+	{ "peerlastmodificationtime", FIELD_MODIFIED, PG_ATTR_DATE },
 };
 
 /* ---- lexing ------------------------------------------------------------------------- */
@@ -253,7 +253,7 @@ static bool field_num(const char *s, size_t n, unsigned lo, unsigned hi, unsigne
 
 static unsigned month_days(unsigned y, unsigned m)
 {
-	static const uint8_t days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const uint8_t days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return days[m - 1] + (m == 2 && leap);
@@ -455,8 +455,8 @@ static int parse_value(struct parser *p, struct node *n)
 static int parse_op(struct parser *p, struct node *n)
 {
 	static const char *const ascii[] = {
-	    [OP_EQ] = "=", [OP_NE] = "!=", [OP_LT] = "<",
-	    [OP_GT] = ">", [OP_LE] = "<=", [OP_GE] = ">=",
+		[OP_EQ] = "=", [OP_NE] = "!=", [OP_LT] = "<",
+		[OP_GT] = ">", [OP_LE] = "<=", [OP_GE] = ">=",
 	};
 	size_t start = p->pos, end = start;
 	int op = -1;
@@ -579,7 +579,7 @@ static int parse_expr(struct parser *p, unsigned depth)
 
 int pg_query_parse(const char *text, size_t len, struct pg_query **out, struct pg_query_error *err)
 {
-	struct parser p = {.s = text, .len = len};
+	struct parser p = { .s = text, .len = len };
 	size_t bad;
 	int rc;
 

@@ -97,7 +97,7 @@ static int run(const char *cmd, char *out, size_t cap)
 static void create(const char *classifier, const char *friendly, unsigned flags,
 		   char name[PG_PEERNAME_SIZE])
 {
-	struct pg_identity_create_opts o = {.flags = flags};
+	struct pg_identity_create_opts o = { .flags = flags };
 	int err = pg_identity_create(st, classifier, friendly, &o, name);
 
 	cr_assert_eq(err, 0, "create %s: %s (%s)", classifier, pg_strerror(err),
@@ -294,28 +294,28 @@ Test(identity, limits_table)
 		int fn;
 		int want;
 	} rows[] = {
-	    {1, "a", 149, NULL, 0, 0},
-	    {2, "a", 150, NULL, 0, PG_E_CLASSIFIER_LEN},
-	    {3, "", 1, NULL, 0, PG_E_CLASSIFIER_LEN},
-	    {4, "has space", 1, NULL, 0, PG_E_CLASSIFIER_CHAR},
-	    {5, "a/b", 1, NULL, 0, PG_E_CLASSIFIER_CHAR},
-	    {6, "a\\b", 1, NULL, 0, PG_E_CLASSIFIER_CHAR},
-	    {7, "tab\t", 1, NULL, 0, PG_E_CLASSIFIER_CHAR},
-	    {8, "caf\xc3\xa9", 1, NULL, 0, PG_E_CLASSIFIER_CHAR}, /* UTF-8 é */
-	    {9, "del\x7f", 1, NULL, 0, PG_E_CLASSIFIER_CHAR},
-	    {10, "a.b.c-_~!", 1, NULL, 0, 0},
-	    {11, NULL, 0, "x", 255, 0},
-	    {12, NULL, 0, "x", 256, PG_E_FRIENDLY_NAME_LEN},
-	    {13, NULL, 0, "\xc3\xa9", 255, 0}, /* 255 code points, 510 bytes */
-	    {14, NULL, 0, "\xc3\xa9", 256, PG_E_FRIENDLY_NAME_LEN},
-	    {15, NULL, 0, "\xf0\x9f\x9a\x80", 255, 0}, /* 4-byte code points: 1020 bytes */
-	    {16, NULL, 0, "\xf0\x9f\x9a\x80", 256, PG_E_FRIENDLY_NAME_LEN},
-	    {17, NULL, 0, "\xc3", 1, PG_E_BAD_UTF8},		 /* truncated */
-	    {18, NULL, 0, "\xc0\xaf", 1, PG_E_BAD_UTF8},	 /* overlong '/' */
-	    {19, NULL, 0, "\xed\xa0\x80", 1, PG_E_BAD_UTF8},	 /* surrogate */
-	    {20, NULL, 0, "\xf4\x90\x80\x80", 1, PG_E_BAD_UTF8}, /* > U+10FFFF */
-	    {21, NULL, 0, "line\nbreak", 1, PG_E_FRIENDLY_NAME_CHAR},
-	    {22, NULL, 0, "\x7f", 1, PG_E_FRIENDLY_NAME_CHAR},
+		{ 1, "a", 149, NULL, 0, 0 },
+		{ 2, "a", 150, NULL, 0, PG_E_CLASSIFIER_LEN },
+		{ 3, "", 1, NULL, 0, PG_E_CLASSIFIER_LEN },
+		{ 4, "has space", 1, NULL, 0, PG_E_CLASSIFIER_CHAR },
+		{ 5, "a/b", 1, NULL, 0, PG_E_CLASSIFIER_CHAR },
+		{ 6, "a\\b", 1, NULL, 0, PG_E_CLASSIFIER_CHAR },
+		{ 7, "tab\t", 1, NULL, 0, PG_E_CLASSIFIER_CHAR },
+		{ 8, "caf\xc3\xa9", 1, NULL, 0, PG_E_CLASSIFIER_CHAR }, /* UTF-8 é */
+		{ 9, "del\x7f", 1, NULL, 0, PG_E_CLASSIFIER_CHAR },
+		{ 10, "a.b.c-_~!", 1, NULL, 0, 0 },
+		{ 11, NULL, 0, "x", 255, 0 },
+		{ 12, NULL, 0, "x", 256, PG_E_FRIENDLY_NAME_LEN },
+		{ 13, NULL, 0, "\xc3\xa9", 255, 0 }, /* 255 code points, 510 bytes */
+		{ 14, NULL, 0, "\xc3\xa9", 256, PG_E_FRIENDLY_NAME_LEN },
+		{ 15, NULL, 0, "\xf0\x9f\x9a\x80", 255, 0 }, /* 4-byte code points: 1020 bytes */
+		{ 16, NULL, 0, "\xf0\x9f\x9a\x80", 256, PG_E_FRIENDLY_NAME_LEN },
+		{ 17, NULL, 0, "\xc3", 1, PG_E_BAD_UTF8 },	       /* truncated */
+		{ 18, NULL, 0, "\xc0\xaf", 1, PG_E_BAD_UTF8 },	       /* overlong '/' */
+		{ 19, NULL, 0, "\xed\xa0\x80", 1, PG_E_BAD_UTF8 },     /* surrogate */
+		{ 20, NULL, 0, "\xf4\x90\x80\x80", 1, PG_E_BAD_UTF8 }, /* > U+10FFFF */
+		{ 21, NULL, 0, "line\nbreak", 1, PG_E_FRIENDLY_NAME_CHAR },
+		{ 22, NULL, 0, "\x7f", 1, PG_E_FRIENDLY_NAME_CHAR },
 	};
 	char *before = snapshot(store_dir);
 
@@ -418,26 +418,26 @@ Test(identity, peer_name_parser)
 		const char *tail; /* then "149" or "150" classifier bytes */
 		int want;
 	} rows[] = {
-	    {1, true, ".chat", "", 0},
-	    {2, false, "0.chat", "", 0},
-	    {3, true, ".a.b.c", "", 0},
-	    {4, true, ".", "", PG_E_CLASSIFIER_LEN},
-	    {5, false, "", "", PG_E_PEERNAME},
-	    {6, false, "nodot", "", PG_E_PEERNAME},
-	    {7, false, ".chat", "", PG_E_PEERNAME},
-	    {8, false, "00.chat", "", PG_E_PEERNAME},
-	    {9, false, "0123456789ABCDEF0123456789ABCDEF01234567.chat", "", PG_E_PEERNAME},
-	    {10, false, "0123456789abcdef0123456789abcdef0123456.chat", "", PG_E_PEERNAME},
-	    {11, false, "0123456789abcdef0123456789abcdef012345678.chat", "", PG_E_PEERNAME},
-	    {12, false, "g123456789abcdef0123456789abcdef01234567.chat", "", PG_E_PEERNAME},
-	    {13, false, "1.chat", "", PG_E_PEERNAME},
-	    {14, false, "0.a b", "", PG_E_CLASSIFIER_CHAR},
-	    {15, false, "0.a/b", "", PG_E_CLASSIFIER_CHAR},
-	    {16, true, ".", "149", 0},
-	    {17, true, ".", "150", PG_E_CLASSIFIER_LEN},
-	    {18, false, "0.", "150", PG_E_CLASSIFIER_LEN},
-	    {19, false, " 0.chat", "", PG_E_PEERNAME},
-	    {20, true, "x.chat", "", PG_E_PEERNAME}, /* 41 chars before the dot */
+		{ 1, true, ".chat", "", 0 },
+		{ 2, false, "0.chat", "", 0 },
+		{ 3, true, ".a.b.c", "", 0 },
+		{ 4, true, ".", "", PG_E_CLASSIFIER_LEN },
+		{ 5, false, "", "", PG_E_PEERNAME },
+		{ 6, false, "nodot", "", PG_E_PEERNAME },
+		{ 7, false, ".chat", "", PG_E_PEERNAME },
+		{ 8, false, "00.chat", "", PG_E_PEERNAME },
+		{ 9, false, "0123456789ABCDEF0123456789ABCDEF01234567.chat", "", PG_E_PEERNAME },
+		{ 10, false, "0123456789abcdef0123456789abcdef0123456.chat", "", PG_E_PEERNAME },
+		{ 11, false, "0123456789abcdef0123456789abcdef012345678.chat", "", PG_E_PEERNAME },
+		{ 12, false, "g123456789abcdef0123456789abcdef01234567.chat", "", PG_E_PEERNAME },
+		{ 13, false, "1.chat", "", PG_E_PEERNAME },
+		{ 14, false, "0.a b", "", PG_E_CLASSIFIER_CHAR },
+		{ 15, false, "0.a/b", "", PG_E_CLASSIFIER_CHAR },
+		{ 16, true, ".", "149", 0 },
+		{ 17, true, ".", "150", PG_E_CLASSIFIER_LEN },
+		{ 18, false, "0.", "150", PG_E_CLASSIFIER_LEN },
+		{ 19, false, " 0.chat", "", PG_E_PEERNAME },
+		{ 20, true, "x.chat", "", PG_E_PEERNAME }, /* 41 chars before the dot */
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -548,8 +548,8 @@ Test(identity, certificate_verifies_with_openssl)
 
 Test(identity, validity_is_configurable)
 {
-	struct pg_identity_create_opts o = {.not_before = 1700000000,
-					    .not_after = 1700000000 + 86400};
+	struct pg_identity_create_opts o = { .not_before = 1700000000,
+					     .not_after = 1700000000 + 86400 };
 	char name[PG_PEERNAME_SIZE];
 	struct pg_identity *id;
 	int64_t nb, na;
@@ -688,18 +688,21 @@ Test(identity, damaged_export_files_are_corrupt)
 		size_t flip; /* flip the low bit of this byte */
 		int want;
 	} rows[] = {
-	    {1, 1 + 0, 0, PG_E_EXPORT_CORRUPT}, /* cut is 1-based: 0 = no cut */
-	    {2, 1 + 1, 0, PG_E_EXPORT_CORRUPT},
-	    {3, 1 + len / 4, 0, PG_E_EXPORT_CORRUPT},
-	    {4, 1 + len / 2, 0, PG_E_EXPORT_CORRUPT},
-	    {5, 1 + 3 * len / 4, 0, PG_E_EXPORT_CORRUPT},
-	    {6, 1 + len - 40, 0, PG_E_EXPORT_CORRUPT},
-	    {7, 1 + len - 20, 0, PG_E_EXPORT_CORRUPT}, /* inside the last END line */
-	    {8, 0, 1 + body_offset(file, len, "ENCRYPTED PRIVATE KEY", 30), PG_E_EXPORT_CORRUPT},
-	    {9, 0, 1 + body_offset(file, len, "ENCRYPTED PRIVATE KEY", 100), PG_E_EXPORT_CORRUPT},
-	    {10, 0, 1 + body_offset(file, len, "CERTIFICATE", 40), PG_E_EXPORT_CORRUPT},
-	    {11, 0, 1 + body_offset(file, len, "PEERGRAPH IDENTITY", 40), PG_E_EXPORT_CORRUPT},
-	    {12, 0, 1 + 12, PG_E_EXPORT_CORRUPT}, /* in "-----BEGIN ENCRYPTED" */
+		{ 1, 1 + 0, 0, PG_E_EXPORT_CORRUPT }, /* cut is 1-based: 0 = no cut */
+		{ 2, 1 + 1, 0, PG_E_EXPORT_CORRUPT },
+		{ 3, 1 + len / 4, 0, PG_E_EXPORT_CORRUPT },
+		{ 4, 1 + len / 2, 0, PG_E_EXPORT_CORRUPT },
+		{ 5, 1 + 3 * len / 4, 0, PG_E_EXPORT_CORRUPT },
+		{ 6, 1 + len - 40, 0, PG_E_EXPORT_CORRUPT },
+		{ 7, 1 + len - 20, 0, PG_E_EXPORT_CORRUPT }, /* inside the last END line */
+		{ 8, 0, 1 + body_offset(file, len, "ENCRYPTED PRIVATE KEY", 30),
+		  PG_E_EXPORT_CORRUPT },
+		{ 9, 0, 1 + body_offset(file, len, "ENCRYPTED PRIVATE KEY", 100),
+		  PG_E_EXPORT_CORRUPT },
+		{ 10, 0, 1 + body_offset(file, len, "CERTIFICATE", 40), PG_E_EXPORT_CORRUPT },
+		{ 11, 0, 1 + body_offset(file, len, "PEERGRAPH IDENTITY", 40),
+		  PG_E_EXPORT_CORRUPT },
+		{ 12, 0, 1 + 12, PG_E_EXPORT_CORRUPT }, /* in "-----BEGIN ENCRYPTED" */
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -790,7 +793,7 @@ Test(identity, readable_key_file_is_refused_with_the_fix)
 {
 	char name[PG_PEERNAME_SIZE], key[PATH_LEN], path[128], fix[PATH_LEN + 16];
 	struct pg_identity *id;
-	const mode_t bad[] = {0644, 0640, 0604, 0660};
+	const mode_t bad[] = { 0644, 0640, 0604, 0660 };
 
 	create("chat", NULL, 0, name);
 	path_of(key, sizeof(key), name, "key.pem");

@@ -25,8 +25,8 @@ struct rec {
 	uint8_t attrs[1 << 15];
 };
 
-static const struct pg_guid type_guid = {{0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x69, 0x78, 0x87,
-					  0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0}};
+static const struct pg_guid type_guid = { { 0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x69, 0x78, 0x87,
+					    0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0 } };
 
 /* A fully valid record with the given attributes; checked with the record rules. */
 static void rec_build(struct rec *out, const struct pg_attr *attrs, unsigned n)
@@ -57,30 +57,30 @@ static struct rec rec_a, rec_b;
 static void setup(void)
 {
 	const struct pg_attr a[] = {
-	    pg_attr_int("age", 42),
-	    pg_attr_int("temp", -5),
-	    pg_attr_int("big", INT64_MAX),
-	    pg_attr_int("small", INT64_MIN),
-	    pg_attr_int("and", 1),
-	    pg_attr_str("name", "Hello World"),
-	    pg_attr_str("city", "Z\xc3\xbcrich"),	    /* Zürich */
-	    pg_attr_str("emoji", "\xf0\x9f\x98\x80x"), /* U+1F600 then x */
-	    pg_attr_str("lit", "a*b?c\\d"),
-	    pg_attr_str("quote", "say \"hi\""),
-	    pg_attr_str("empty", ""),
-	    pg_attr_date("born", 946684800000000ull), /* 2000-01-01T00:00:00Z */
-	    pg_attr_date("leap", 951782400500000ull), /* 2000-02-29T00:00:00.5Z */
+		pg_attr_int("age", 42),
+		pg_attr_int("temp", -5),
+		pg_attr_int("big", INT64_MAX),
+		pg_attr_int("small", INT64_MIN),
+		pg_attr_int("and", 1),
+		pg_attr_str("name", "Hello World"),
+		pg_attr_str("city", "Z\xc3\xbcrich"),	   /* Zürich */
+		pg_attr_str("emoji", "\xf0\x9f\x98\x80x"), /* U+1F600 then x */
+		pg_attr_str("lit", "a*b?c\\d"),
+		pg_attr_str("quote", "say \"hi\""),
+		pg_attr_str("empty", ""),
+		pg_attr_date("born", 946684800000000ull), /* 2000-01-01T00:00:00Z */
+		pg_attr_date("leap", 951782400500000ull), /* 2000-02-29T00:00:00.5Z */
 	};
 	const struct pg_attr b[] = {
-	    pg_attr_str("age", "42"),		 /* same name, other type */
-	    pg_attr_int("temp", 7),		 /* A: -5 */
-	    pg_attr_str("name", "hello world"),	 /* A: Hello World */
-	    pg_attr_int("born", 946684800000000ll), /* same name, other type */
+		pg_attr_str("age", "42"),		/* same name, other type */
+		pg_attr_int("temp", 7),			/* A: -5 */
+		pg_attr_str("name", "hello world"),	/* A: Hello World */
+		pg_attr_int("born", 946684800000000ll), /* same name, other type */
 	};
-	static const struct pg_guid id_a = {{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
-					     0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}};
-	static const struct pg_guid id_b = {{0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88, 0x77,
-					     0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00}};
+	static const struct pg_guid id_a = { { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+					       0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff } };
+	static const struct pg_guid id_b = { { 0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88, 0x77,
+					       0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00 } };
 	struct pg_record_limits lim;
 
 	pg_record_limits_default(&lim);
@@ -128,189 +128,191 @@ struct match_row {
 };
 
 static const struct match_row match_rows[] = {
-    /* int: every operator; B's age is a string, so int clauses on age never match B */
-    {1, "age = 42", 1, 0},
-    {2, "age != 42", 0, 0},
-    {3, "age != 41", 1, 0},
-    {4, "age < 43", 1, 0},
-    {5, "age < 42", 0, 0},
-    {6, "age > 41", 1, 0},
-    {7, "age > 42", 0, 0},
-    {8, "age <= 42", 1, 0},
-    {9, "age <= 41", 0, 0},
-    {10, "age >= 42", 1, 0},
-    {11, "age >= 43", 0, 0},
-    {12, "age \xe2\x89\xa0 42", 0, 0}, /* ≠ */
-    {13, "age \xe2\x89\xa4 42", 1, 0}, /* ≤ */
-    {14, "age \xe2\x89\xa5 43", 0, 0}, /* ≥ */
-    {15, "temp = -5", 1, 0},
-    {16, "temp < 0", 1, 0},
-    {17, "temp > -6", 1, 1},
-    {18, "big = 9223372036854775807", 1, 0},
-    {19, "small = -9223372036854775808", 1, 0},
-    {20, "small < -9223372036854775807", 1, 0},
-    {21, "age = \"42\"", 0, 1},
-    {22, "age=42", 1, 0},
-    {23, " \t age\r\n=\n42 \t", 1, 0},
-    {24, "age = 0042", 1, 0},
-    {25, "age\xe2\x89\xa5-1", 1, 0},
-    /* date: both forms, every operator; B's born is an int */
-    {30, "born = date(946684800000000)", 1, 0},
-    {31, "born = date(2000-01-01T00:00:00Z)", 1, 0},
-    {32, "born != date(2000-01-01T00:00:00Z)", 0, 0},
-    {33, "born != date(0)", 1, 0},
-    {34, "born < date(2000-01-01T00:00:00.000001Z)", 1, 0},
-    {35, "born > date(1999-12-31T23:59:59.999999Z)", 1, 0},
-    {36, "born <= date(2000-01-01T00:00:00Z)", 1, 0},
-    {37, "born >= date(2000-01-01T00:00:01Z)", 0, 0},
-    {38, "born \xe2\x89\xa4 date(1999-12-31T23:59:59Z)", 0, 0},
-    {39, "leap = date(2000-02-29T00:00:00.5Z)", 1, 0},
-    {40, "leap = date( 951782400500000 )", 1, 0},
-    {41, "leap = date(2000-02-29T00:00:00.500000Z)", 1, 0},
-    {42, "born = 946684800000000", 0, 1},
-    {43, "born = DATE(2000-01-01T00:00:00Z)", 1, 0},
-    {44, "born = date (1970-01-01T00:00:00Z)", 0, 0},
-    {45, "born > date(1970-01-01T00:00:00Z)", 1, 0},
-    /* reserved date fields */
-    {50, "peercreationtime = date(2023-11-14T22:13:20Z)", 1, 0},
-    {51, "peercreationtime < date(2023-11-14T22:13:20Z)", 0, 1},
-    {52, "peercreationtime >= date(1600000000000000)", 1, 1},
-    {53, "peercreationtime > date(2020-09-13T12:26:40Z)", 1, 0},
-    {54, "peercreationtime != date(2020-09-13T12:26:40Z)", 1, 0},
-    {55, "PeerCreationTime <= date(2020-09-13T12:26:40Z)", 0, 1},
-    {56, "peerlastmodificationtime = date(2023-11-14T22:13:20.123456Z)", 1, 0},
-    {57, "PEERLASTMODIFICATIONTIME <= date(2020-09-13T12:26:40Z)", 0, 1},
-    {58, "peerlastmodificationtime != date(1600000000000000)", 1, 0},
-    {59, "peerlastmodificationtime > date(2023-11-14T22:13:20.123455Z)", 1, 0},
-    /* reserved string fields */
-    {60, "peercreatorid = \"alice\"", 1, 0},
-    {61, "PEERCREATORID = \"a*\"", 1, 0},
-    {62, "peercreatorid != \"alice\"", 0, 1},
-    {63, "peercreatorid < \"bob\"", 1, 0},
-    {64, "peercreatorid > \"bob\"", 0, 1},
-    {65, "peercreatorid <= \"alice\"", 1, 0},
-    {66, "peercreatorid >= \"carol\"", 0, 1},
-    {67, "peerlastmodifiedby = \"bob\"", 1, 0},
-    {68, "peerlastmodifiedby = \"\"", 0, 1},
-    {69, "peerlastmodifiedby = \"*\"", 1, 1},
-    {70, "peerlastmodifiedby = \"?*\"", 1, 0},
-    {71, "peerrecordid = \"00112233-4455-6677-8899-aabbccddeeff\"", 1, 0},
-    {72, "peerrecordid = \"00112233-4455-6677-8899-AABBCCDDEEFF\"", 1, 0},
-    {73, "peerrecordid = \"FFEEDD*\"", 0, 1},
-    {74, "peerrecordid > \"8\"", 0, 1},
-    {75, "peerrecordtype = \"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\"", 1, 1},
-    {76, "peerrecordtype != \"0F1E2D3C-*\"", 0, 0},
-    /* split so that no "??-" trigraph forms */
-    {77,
-     "peerrecordtype = \"????????"
-     "-????"
-     "-????"
-     "-????"
-     "-????????????\"",
-     1, 1},
-    {78, "PeerRecordId \xe2\x89\xa4 \"00112233-4455-6677-8899-AABBCCDDEEFF\"", 1, 0},
-    /* strings: operators, case sensitivity, bytewise order */
-    {80, "name = \"Hello World\"", 1, 0},
-    {81, "name = \"hello world\"", 0, 1},
-    {82, "name != \"Hello World\"", 0, 1},
-    {83, "name < \"Hello Worle\"", 1, 0},
-    {84, "name > \"Hello\"", 1, 1},
-    {85, "name <= \"Hello World\"", 1, 0},
-    {86, "name >= \"hello\"", 0, 1},
-    {87, "name \xe2\x89\xa5 \"Hello World!\"", 0, 1},
-    {88, "city > \"Zz\"", 1, 0}, /* U+00FC sorts after 'z' */
-    {89, "city = \"Z\xc3\xbcrich\"", 1, 0},
-    /* wildcards */
-    {90, "name = \"Hello*\"", 1, 0},
-    {91, "name = \"*World\"", 1, 0},
-    {92, "name = \"H*o W*d\"", 1, 0},
-    {93, "name = \"*o*o*\"", 1, 1},
-    {94, "name = \"*\"", 1, 1},
-    {95, "name = \"**\"", 1, 1},
-    {96, "name = \"?ello World\"", 1, 0},
-    {97, "name = \"Hello?World\"", 1, 0},
-    {98, "name = \"Hello World?\"", 0, 0},
-    {99, "name = \"???????????\"", 1, 1},
-    {100, "name = \"??????????\"", 0, 0},
-    {101, "name = \"*d\"", 1, 1},
-    {102, "name = \"*x*\"", 0, 0},
-    {103, "name != \"h*\"", 1, 0},
-    {104, "name \xe2\x89\xa0 \"H*\"", 0, 1},
-    {105, "name = \"*l*l*o*\"", 1, 1},
-    {106, "name = \"H*?\"", 1, 0},
-    {107, "name = \"*W*W*\"", 0, 0},
-    {108, "city = \"Z?rich\"", 1, 0},
-    {109, "city = \"Z??rich\"", 0, 0},
-    {110, "city = \"*\xc3\xbc*\"", 1, 0},
-    {111, "city = \"??????\"", 1, 0},
-    {112, "emoji = \"?x\"", 1, 0},
-    {113, "emoji = \"??x\"", 0, 0},
-    {114, "emoji = \"*x\"", 1, 0},
-    {115, "emoji = \"\xf0\x9f\x98\x80?\"", 1, 0},
-    /* escapes: lit is a*b?c\d */
-    {120, "lit = \"a\\*b\\?c\\\\d\"", 1, 0},
-    {121, "lit = \"a\\*b?c\\\\d\"", 1, 0},
-    {122, "lit = \"a\\**\"", 1, 0},
-    {123, "lit = \"a\\?*\"", 0, 0},
-    {124, "lit = \"*\\\\d\"", 1, 0},
-    {125, "lit = \"*\\\\?\"", 1, 0},
-    {126, "lit = \"*\\?*\"", 1, 0},
-    {127, "lit = \"*\\?\"", 0, 0},
-    {128, "name = \"Hello\\*\"", 0, 0},
-    {129, "lit != \"a\\*b\\?c\\\\d\"", 0, 0},
-    /* with < > <= >= a string compares literally: * ? are plain, \x still means x */
-    {130, "lit > \"a*\"", 1, 0},
-    {131, "lit < \"a\\*c\"", 1, 0},
-    {132, "lit <= \"a*b?c\\\\d\"", 1, 0},
-    {133, "lit >= \"a\\*b\\?c\\\\d\"", 1, 0},
-    {134, "name < \"*\"", 0, 0},
-    /* a doubled quote is one quote */
-    {140, "quote = \"say \"\"hi\"\"\"", 1, 0},
-    {141, "quote = \"*\"\"hi\"\"\"", 1, 0},
-    {142, "quote = \"say ?hi?\"", 1, 0},
-    {143, "quote = \"say \"\"hi\"", 0, 0},
-    /* the empty string */
-    {150, "empty = \"\"", 1, 0},
-    {151, "empty = \"*\"", 1, 0},
-    {152, "empty = \"?\"", 0, 0},
-    {153, "empty != \"x\"", 1, 0},
-    {154, "empty < \"a\"", 1, 0},
-    {155, "empty >= \"\"", 1, 0},
-    /* absent attribute or other type: false, for != too */
-    {160, "nosuch = 1", 0, 0},
-    {161, "nosuch != 1", 0, 0},
-    {162, "nosuch != \"x\"", 0, 0},
-    {163, "nosuch != date(0)", 0, 0},
-    {164, "city != \"x\"", 1, 0},
-    {165, "name != 5", 0, 0},
-    {166, "age != date(0)", 0, 0},
-    {167, "Age = 42", 0, 0}, /* attribute names are exact */
-    /* and / or */
-    {170, "and(age = 42, name = \"Hello*\")", 1, 0},
-    {171, "and(age = 42, name = \"x\")", 0, 0},
-    {172, "or(age = 42, name = \"hello*\")", 1, 1},
-    {173, "or(age = 1, name = \"x\")", 0, 0},
-    {174, "and(age = 42)", 1, 0},
-    {175, "or(nosuch = 1)", 0, 0},
-    {176, "AND(OR(temp = -5, temp = 7), Or(peercreatorid = \"alice\", peercreatorid = \"carol\"))",
-     1, 1},
-    {177,
-     "and(or(and(age = 42, city = \"Z*\"), name = \"hello world\"), peerrecordtype = \"0f1e*\")", 1,
-     1},
-    {178, "or(and(age = 42, temp = 7), and(age = \"42\", temp = 7))", 0, 1},
-    {179, " and ( age = 42 , or ( temp = -5 ) ) ", 1, 0},
-    {180, "and = 1", 1, 0}, /* a word not followed by "(" is a name */
-    {181, "or(and = 1, date = date(0))", 1, 0},
-    {182, "and(and(and(age = 42)), or(or(name = \"*\")))", 1, 0},
-    {183, "or(temp=7,temp=-5)", 1, 1},
-    {184, "and(temp != 7, temp != -5)", 0, 0},
+	/* int: every operator; B's age is a string, so int clauses on age never match B */
+	{ 1, "age = 42", 1, 0 },
+	{ 2, "age != 42", 0, 0 },
+	{ 3, "age != 41", 1, 0 },
+	{ 4, "age < 43", 1, 0 },
+	{ 5, "age < 42", 0, 0 },
+	{ 6, "age > 41", 1, 0 },
+	{ 7, "age > 42", 0, 0 },
+	{ 8, "age <= 42", 1, 0 },
+	{ 9, "age <= 41", 0, 0 },
+	{ 10, "age >= 42", 1, 0 },
+	{ 11, "age >= 43", 0, 0 },
+	{ 12, "age \xe2\x89\xa0 42", 0, 0 }, /* ≠ */
+	{ 13, "age \xe2\x89\xa4 42", 1, 0 }, /* ≤ */
+	{ 14, "age \xe2\x89\xa5 43", 0, 0 }, /* ≥ */
+	{ 15, "temp = -5", 1, 0 },
+	{ 16, "temp < 0", 1, 0 },
+	{ 17, "temp > -6", 1, 1 },
+	{ 18, "big = 9223372036854775807", 1, 0 },
+	{ 19, "small = -9223372036854775808", 1, 0 },
+	{ 20, "small < -9223372036854775807", 1, 0 },
+	{ 21, "age = \"42\"", 0, 1 },
+	{ 22, "age=42", 1, 0 },
+	{ 23, " \t age\r\n=\n42 \t", 1, 0 },
+	{ 24, "age = 0042", 1, 0 },
+	{ 25, "age\xe2\x89\xa5-1", 1, 0 },
+	/* date: both forms, every operator; B's born is an int */
+	{ 30, "born = date(946684800000000)", 1, 0 },
+	{ 31, "born = date(2000-01-01T00:00:00Z)", 1, 0 },
+	{ 32, "born != date(2000-01-01T00:00:00Z)", 0, 0 },
+	{ 33, "born != date(0)", 1, 0 },
+	{ 34, "born < date(2000-01-01T00:00:00.000001Z)", 1, 0 },
+	{ 35, "born > date(1999-12-31T23:59:59.999999Z)", 1, 0 },
+	{ 36, "born <= date(2000-01-01T00:00:00Z)", 1, 0 },
+	{ 37, "born >= date(2000-01-01T00:00:01Z)", 0, 0 },
+	{ 38, "born \xe2\x89\xa4 date(1999-12-31T23:59:59Z)", 0, 0 },
+	{ 39, "leap = date(2000-02-29T00:00:00.5Z)", 1, 0 },
+	{ 40, "leap = date( 951782400500000 )", 1, 0 },
+	{ 41, "leap = date(2000-02-29T00:00:00.500000Z)", 1, 0 },
+	{ 42, "born = 946684800000000", 0, 1 },
+	{ 43, "born = DATE(2000-01-01T00:00:00Z)", 1, 0 },
+	{ 44, "born = date (1970-01-01T00:00:00Z)", 0, 0 },
+	{ 45, "born > date(1970-01-01T00:00:00Z)", 1, 0 },
+	/* reserved date fields */
+	{ 50, "peercreationtime = date(2023-11-14T22:13:20Z)", 1, 0 },
+	{ 51, "peercreationtime < date(2023-11-14T22:13:20Z)", 0, 1 },
+	{ 52, "peercreationtime >= date(1600000000000000)", 1, 1 },
+	{ 53, "peercreationtime > date(2020-09-13T12:26:40Z)", 1, 0 },
+	{ 54, "peercreationtime != date(2020-09-13T12:26:40Z)", 1, 0 },
+	{ 55, "PeerCreationTime <= date(2020-09-13T12:26:40Z)", 0, 1 },
+	{ 56, "peerlastmodificationtime = date(2023-11-14T22:13:20.123456Z)", 1, 0 },
+	{ 57, "PEERLASTMODIFICATIONTIME <= date(2020-09-13T12:26:40Z)", 0, 1 },
+	{ 58, "peerlastmodificationtime != date(1600000000000000)", 1, 0 },
+	{ 59, "peerlastmodificationtime > date(2023-11-14T22:13:20.123455Z)", 1, 0 },
+	/* reserved string fields */
+	{ 60, "peercreatorid = \"alice\"", 1, 0 },
+	{ 61, "PEERCREATORID = \"a*\"", 1, 0 },
+	{ 62, "peercreatorid != \"alice\"", 0, 1 },
+	{ 63, "peercreatorid < \"bob\"", 1, 0 },
+	{ 64, "peercreatorid > \"bob\"", 0, 1 },
+	{ 65, "peercreatorid <= \"alice\"", 1, 0 },
+	{ 66, "peercreatorid >= \"carol\"", 0, 1 },
+	{ 67, "peerlastmodifiedby = \"bob\"", 1, 0 },
+	{ 68, "peerlastmodifiedby = \"\"", 0, 1 },
+	{ 69, "peerlastmodifiedby = \"*\"", 1, 1 },
+	{ 70, "peerlastmodifiedby = \"?*\"", 1, 0 },
+	{ 71, "peerrecordid = \"00112233-4455-6677-8899-aabbccddeeff\"", 1, 0 },
+	{ 72, "peerrecordid = \"00112233-4455-6677-8899-AABBCCDDEEFF\"", 1, 0 },
+	{ 73, "peerrecordid = \"FFEEDD*\"", 0, 1 },
+	{ 74, "peerrecordid > \"8\"", 0, 1 },
+	{ 75, "peerrecordtype = \"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\"", 1, 1 },
+	{ 76, "peerrecordtype != \"0F1E2D3C-*\"", 0, 0 },
+	/* split so that no "??-" trigraph forms */
+	{ 77,
+	  "peerrecordtype = \"????????"
+	  "-????"
+	  "-????"
+	  "-????"
+	  "-????????????\"",
+	  1, 1 },
+	{ 78, "PeerRecordId \xe2\x89\xa4 \"00112233-4455-6677-8899-AABBCCDDEEFF\"", 1, 0 },
+	/* strings: operators, case sensitivity, bytewise order */
+	{ 80, "name = \"Hello World\"", 1, 0 },
+	{ 81, "name = \"hello world\"", 0, 1 },
+	{ 82, "name != \"Hello World\"", 0, 1 },
+	{ 83, "name < \"Hello Worle\"", 1, 0 },
+	{ 84, "name > \"Hello\"", 1, 1 },
+	{ 85, "name <= \"Hello World\"", 1, 0 },
+	{ 86, "name >= \"hello\"", 0, 1 },
+	{ 87, "name \xe2\x89\xa5 \"Hello World!\"", 0, 1 },
+	{ 88, "city > \"Zz\"", 1, 0 }, /* U+00FC sorts after 'z' */
+	{ 89, "city = \"Z\xc3\xbcrich\"", 1, 0 },
+	/* wildcards */
+	{ 90, "name = \"Hello*\"", 1, 0 },
+	{ 91, "name = \"*World\"", 1, 0 },
+	{ 92, "name = \"H*o W*d\"", 1, 0 },
+	{ 93, "name = \"*o*o*\"", 1, 1 },
+	{ 94, "name = \"*\"", 1, 1 },
+	{ 95, "name = \"**\"", 1, 1 },
+	{ 96, "name = \"?ello World\"", 1, 0 },
+	{ 97, "name = \"Hello?World\"", 1, 0 },
+	{ 98, "name = \"Hello World?\"", 0, 0 },
+	{ 99, "name = \"???????????\"", 1, 1 },
+	{ 100, "name = \"??????????\"", 0, 0 },
+	{ 101, "name = \"*d\"", 1, 1 },
+	{ 102, "name = \"*x*\"", 0, 0 },
+	{ 103, "name != \"h*\"", 1, 0 },
+	{ 104, "name \xe2\x89\xa0 \"H*\"", 0, 1 },
+	{ 105, "name = \"*l*l*o*\"", 1, 1 },
+	{ 106, "name = \"H*?\"", 1, 0 },
+	{ 107, "name = \"*W*W*\"", 0, 0 },
+	{ 108, "city = \"Z?rich\"", 1, 0 },
+	{ 109, "city = \"Z??rich\"", 0, 0 },
+	{ 110, "city = \"*\xc3\xbc*\"", 1, 0 },
+	{ 111, "city = \"??????\"", 1, 0 },
+	{ 112, "emoji = \"?x\"", 1, 0 },
+	{ 113, "emoji = \"??x\"", 0, 0 },
+	{ 114, "emoji = \"*x\"", 1, 0 },
+	{ 115, "emoji = \"\xf0\x9f\x98\x80?\"", 1, 0 },
+	/* escapes: lit is a*b?c\d */
+	{ 120, "lit = \"a\\*b\\?c\\\\d\"", 1, 0 },
+	{ 121, "lit = \"a\\*b?c\\\\d\"", 1, 0 },
+	{ 122, "lit = \"a\\**\"", 1, 0 },
+	{ 123, "lit = \"a\\?*\"", 0, 0 },
+	{ 124, "lit = \"*\\\\d\"", 1, 0 },
+	{ 125, "lit = \"*\\\\?\"", 1, 0 },
+	{ 126, "lit = \"*\\?*\"", 1, 0 },
+	{ 127, "lit = \"*\\?\"", 0, 0 },
+	{ 128, "name = \"Hello\\*\"", 0, 0 },
+	{ 129, "lit != \"a\\*b\\?c\\\\d\"", 0, 0 },
+	/* with < > <= >= a string compares literally: * ? are plain, \x still means x */
+	{ 130, "lit > \"a*\"", 1, 0 },
+	{ 131, "lit < \"a\\*c\"", 1, 0 },
+	{ 132, "lit <= \"a*b?c\\\\d\"", 1, 0 },
+	{ 133, "lit >= \"a\\*b\\?c\\\\d\"", 1, 0 },
+	{ 134, "name < \"*\"", 0, 0 },
+	/* a doubled quote is one quote */
+	{ 140, "quote = \"say \"\"hi\"\"\"", 1, 0 },
+	{ 141, "quote = \"*\"\"hi\"\"\"", 1, 0 },
+	{ 142, "quote = \"say ?hi?\"", 1, 0 },
+	{ 143, "quote = \"say \"\"hi\"", 0, 0 },
+	/* the empty string */
+	{ 150, "empty = \"\"", 1, 0 },
+	{ 151, "empty = \"*\"", 1, 0 },
+	{ 152, "empty = \"?\"", 0, 0 },
+	{ 153, "empty != \"x\"", 1, 0 },
+	{ 154, "empty < \"a\"", 1, 0 },
+	{ 155, "empty >= \"\"", 1, 0 },
+	/* absent attribute or other type: false, for != too */
+	{ 160, "nosuch = 1", 0, 0 },
+	{ 161, "nosuch != 1", 0, 0 },
+	{ 162, "nosuch != \"x\"", 0, 0 },
+	{ 163, "nosuch != date(0)", 0, 0 },
+	{ 164, "city != \"x\"", 1, 0 },
+	{ 165, "name != 5", 0, 0 },
+	{ 166, "age != date(0)", 0, 0 },
+	{ 167, "Age = 42", 0, 0 }, /* attribute names are exact */
+	/* and / or */
+	{ 170, "and(age = 42, name = \"Hello*\")", 1, 0 },
+	{ 171, "and(age = 42, name = \"x\")", 0, 0 },
+	{ 172, "or(age = 42, name = \"hello*\")", 1, 1 },
+	{ 173, "or(age = 1, name = \"x\")", 0, 0 },
+	{ 174, "and(age = 42)", 1, 0 },
+	{ 175, "or(nosuch = 1)", 0, 0 },
+	{ 176,
+	  "AND(OR(temp = -5, temp = 7), Or(peercreatorid = \"alice\", peercreatorid = \"carol\"))",
+	  1, 1 },
+	{ 177,
+	  "and(or(and(age = 42, city = \"Z*\"), name = \"hello world\"), peerrecordtype = "
+	  "\"0f1e*\")",
+	  1, 1 },
+	{ 178, "or(and(age = 42, temp = 7), and(age = \"42\", temp = 7))", 0, 1 },
+	{ 179, " and ( age = 42 , or ( temp = -5 ) ) ", 1, 0 },
+	{ 180, "and = 1", 1, 0 }, /* a word not followed by "(" is a name */
+	{ 181, "or(and = 1, date = date(0))", 1, 0 },
+	{ 182, "and(and(and(age = 42)), or(or(name = \"*\")))", 1, 0 },
+	{ 183, "or(temp=7,temp=-5)", 1, 1 },
+	{ 184, "and(temp != 7, temp != -5)", 0, 0 },
 };
 
 Test(query, match_table)
 {
 	for (size_t i = 0; i < PG_ARRAY_SIZE(match_rows); i++) {
 		const struct match_row *t = &match_rows[i];
-		struct pg_query_error err = {99, 99};
+		struct pg_query_error err = { 99, 99 };
 		struct pg_query *q;
 		int rc = parse(t->q, strlen(t->q), &q, &err);
 
@@ -362,118 +364,118 @@ struct reject_row {
 };
 
 static const struct reject_row reject_rows[] = {
-    /* structure */
-    {1, "", 0, PG_E_QUERY_SYNTAX, 0},
-    {2, "   ", 0, PG_E_QUERY_SYNTAX, 3},
-    {3, "and(age = 1", 0, PG_E_QUERY_SYNTAX, 11},
-    {4, "and(age = 1))", 0, PG_E_QUERY_SYNTAX, 12},
-    {5, "and()", 0, PG_E_QUERY_SYNTAX, 4},
-    {6, "and(age = 1,)", 0, PG_E_QUERY_SYNTAX, 12},
-    {7, "and(age = 1 x = 2)", 0, PG_E_QUERY_SYNTAX, 12},
-    {8, "not(age = 1)", 0, PG_E_QUERY_SYNTAX, 0},
-    {9, "(age = 1)", 0, PG_E_QUERY_SYNTAX, 0},
-    {10, "age", 0, PG_E_QUERY_SYNTAX, 3},
-    {11, "age =", 0, PG_E_QUERY_SYNTAX, 5},
-    {12, "age = 1, b = 2", 0, PG_E_QUERY_SYNTAX, 7},
-    {13, "and(or(a = 1)", 0, PG_E_QUERY_SYNTAX, 13},
-    {14, ")", 0, PG_E_QUERY_SYNTAX, 0},
-    {15, "and (", 0, PG_E_QUERY_SYNTAX, 5},
-    {16, "age = 1 \xe2\x89\xa0 2", 0, PG_E_QUERY_SYNTAX, 8},
-    {17, "age \xe2\x89\xa0", 0, PG_E_QUERY_SYNTAX, 7},
-    {18, "age = ,", 0, PG_E_QUERY_SYNTAX, 6},
-    {19, "and(age = )", 0, PG_E_QUERY_SYNTAX, 10},
-    {20, "age = 1 \0", 9, PG_E_QUERY_SYNTAX, 8},
-    {25, "age = 1\0", 8, PG_E_QUERY_TYPE, 6},
-    {21, "and(age ,", 0, PG_E_QUERY_SYNTAX, 8},
-    {22, "age = 1 and(b = 1)", 0, PG_E_QUERY_SYNTAX, 8},
-    {23, "\"age\" = 1", 0, PG_E_QUERY_SYNTAX, 0},
-    {24, "date(0) = 1", 0, PG_E_QUERY_SYNTAX, 0},
-    /* operators */
-    {30, "age == 1", 0, PG_E_QUERY_OPERATOR, 4},
-    {31, "age <> 1", 0, PG_E_QUERY_OPERATOR, 4},
-    {32, "age ~ 1", 0, PG_E_QUERY_OPERATOR, 4},
-    {33, "age => 1", 0, PG_E_QUERY_OPERATOR, 4},
-    {34, "age \xe2\x89\xa4= 1", 0, PG_E_QUERY_OPERATOR, 4},
-    {35, "age =\xe2\x89\xa5 1", 0, PG_E_QUERY_OPERATOR, 4},
-    {36, "age 1", 0, PG_E_QUERY_OPERATOR, 4},
-    {37, "age ! 1", 0, PG_E_QUERY_OPERATOR, 4},
-    {38, "age \"x\"", 0, PG_E_QUERY_OPERATOR, 4},
-    {39, "age \xe2\x89\xa1 1", 0, PG_E_QUERY_OPERATOR, 4}, /* U+2261 is no operator */
-    /* names */
-    {40, "ag_e = 1", 0, PG_E_ATTR_NAME, 0},
-    {41, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa = 1", 0, PG_E_ATTR_NAME, 0},
-    {42,
-     "gr\xc3\xb6\xc3\x9f"
-     "e = 1",
-     0, PG_E_ATTR_NAME, 0},
-    {43, "and(x = 1, a.b = 2)", 0, PG_E_ATTR_NAME, 11},
-    {44, "or(a-b=1)", 0, PG_E_ATTR_NAME, 3},
-    /* int */
-    {50, "age = 12x", 0, PG_E_QUERY_TYPE, 6},
-    {51, "age = 1.5", 0, PG_E_QUERY_TYPE, 6},
-    {52, "age = -", 0, PG_E_QUERY_TYPE, 6},
-    {53, "age = 9223372036854775808", 0, PG_E_QUERY_TYPE, 6},
-    {54, "age = -9223372036854775809", 0, PG_E_QUERY_TYPE, 6},
-    {55, "age = 99999999999999999999999", 0, PG_E_QUERY_TYPE, 6},
-    {56, "age = abc", 0, PG_E_QUERY_TYPE, 6},
-    {57, "age = +5", 0, PG_E_QUERY_TYPE, 6},
-    {58, "age = --5", 0, PG_E_QUERY_TYPE, 6},
-    {59, "age = 'x'", 0, PG_E_QUERY_TYPE, 6},
-    /* date */
-    {60, "d = date(2023-02-29T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9},
-    {61, "d = date(2024-13-01T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9},
-    {62, "d = date(2024-01-01T24:00:00Z)", 0, PG_E_QUERY_TYPE, 9},
-    {63, "d = date(2024-01-01T00:60:00Z)", 0, PG_E_QUERY_TYPE, 9},
-    {64, "d = date(2024-01-01T00:00:60Z)", 0, PG_E_QUERY_TYPE, 9},
-    {65, "d = date(2024-01-01T00:00:00)", 0, PG_E_QUERY_TYPE, 9},
-    {66, "d = date(2024-01-01T00:00:00.1234567Z)", 0, PG_E_QUERY_TYPE, 9},
-    {67, "d = date(2024-01-01T00:00:00.Z)", 0, PG_E_QUERY_TYPE, 9},
-    {68, "d = date(1969-12-31T23:59:59Z)", 0, PG_E_QUERY_TYPE, 9},
-    {69, "d = date(2024-01-01)", 0, PG_E_QUERY_TYPE, 9},
-    {70, "d = date(-1)", 0, PG_E_QUERY_TYPE, 9},
-    {71, "d = date(18446744073709551616)", 0, PG_E_QUERY_TYPE, 9},
-    {72, "d = date()", 0, PG_E_QUERY_TYPE, 9},
-    {73, "d = date(5", 0, PG_E_QUERY_SYNTAX, 10},
-    {74, "d = date 5", 0, PG_E_QUERY_TYPE, 4},
-    {75, "d = date(2024-04-31T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9},
-    {76, "d = date(2024-01-01t00:00:00z)", 0, PG_E_QUERY_TYPE, 9},
-    {77, "d = date(2100-02-29T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9},
-    {78, "d = date(2024-00-10T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9},
-    {79, "d = date(2024-01-00T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9},
-    {80, "d = date(2024-1-01T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9},
-    {81, "d = date(+2024-01-01T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9},
-    {82, "d = date(2024-01-01T00:00:00.-1Z)", 0, PG_E_QUERY_TYPE, 9},
-    {83, "d = date(10000-01-01T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9},
-    {84, "d = dates(0)", 0, PG_E_QUERY_TYPE, 4},
-    /* reserved fields have a fixed type */
-    {90, "peercreationtime = 5", 0, PG_E_QUERY_TYPE, 19},
-    {91, "peercreatorid = date(0)", 0, PG_E_QUERY_TYPE, 16},
-    {92, "peerrecordid = 5", 0, PG_E_QUERY_TYPE, 15},
-    {93, "PeerLastModificationTime = \"x\"", 0, PG_E_QUERY_TYPE, 27},
-    /* strings and escapes */
-    {100, "s = \"a\\b\"", 0, PG_E_QUERY_ESCAPE, 6},
-    {101, "s = \"\\\"\"", 0, PG_E_QUERY_ESCAPE, 5},
-    {102, "s = \"\\n\"", 0, PG_E_QUERY_ESCAPE, 5},
-    {103, "s = \"ok\\\\ \\x\"", 0, PG_E_QUERY_ESCAPE, 10},
-    {104, "s = \"abc", 0, PG_E_QUERY_SYNTAX, 4},
-    {105, "s = \"abc\\", 0, PG_E_QUERY_SYNTAX, 4},
-    {106, "s = \"a\" b", 0, PG_E_QUERY_SYNTAX, 8},
-    {107, "s = \"a\"\"", 0, PG_E_QUERY_SYNTAX, 4},
-    {108, "s = \"a\"\"b\"c", 0, PG_E_QUERY_SYNTAX, 10},
-    {109, "s < \"\\\xc3\xbc\"", 0, PG_E_QUERY_ESCAPE, 5},
-    /* not UTF-8 */
-    {110, "s = \"\xff\"", 0, PG_E_BAD_UTF8, 5},
-    {111, "s = \"\xc3\"", 0, PG_E_BAD_UTF8, 5},
-    {112, "\xc0\xaf = 1", 0, PG_E_BAD_UTF8, 0},
-    {113, "s = \"\xed\xa0\x80\"", 0, PG_E_BAD_UTF8, 5},
-    {114, "age = 1\xe2\x89", 0, PG_E_BAD_UTF8, 7},
-    {115, "s = \"\xf4\x90\x80\x80\"", 0, PG_E_BAD_UTF8, 5},
-    {116, "a\x80 = 1", 0, PG_E_BAD_UTF8, 1},
+	/* structure */
+	{ 1, "", 0, PG_E_QUERY_SYNTAX, 0 },
+	{ 2, "   ", 0, PG_E_QUERY_SYNTAX, 3 },
+	{ 3, "and(age = 1", 0, PG_E_QUERY_SYNTAX, 11 },
+	{ 4, "and(age = 1))", 0, PG_E_QUERY_SYNTAX, 12 },
+	{ 5, "and()", 0, PG_E_QUERY_SYNTAX, 4 },
+	{ 6, "and(age = 1,)", 0, PG_E_QUERY_SYNTAX, 12 },
+	{ 7, "and(age = 1 x = 2)", 0, PG_E_QUERY_SYNTAX, 12 },
+	{ 8, "not(age = 1)", 0, PG_E_QUERY_SYNTAX, 0 },
+	{ 9, "(age = 1)", 0, PG_E_QUERY_SYNTAX, 0 },
+	{ 10, "age", 0, PG_E_QUERY_SYNTAX, 3 },
+	{ 11, "age =", 0, PG_E_QUERY_SYNTAX, 5 },
+	{ 12, "age = 1, b = 2", 0, PG_E_QUERY_SYNTAX, 7 },
+	{ 13, "and(or(a = 1)", 0, PG_E_QUERY_SYNTAX, 13 },
+	{ 14, ")", 0, PG_E_QUERY_SYNTAX, 0 },
+	{ 15, "and (", 0, PG_E_QUERY_SYNTAX, 5 },
+	{ 16, "age = 1 \xe2\x89\xa0 2", 0, PG_E_QUERY_SYNTAX, 8 },
+	{ 17, "age \xe2\x89\xa0", 0, PG_E_QUERY_SYNTAX, 7 },
+	{ 18, "age = ,", 0, PG_E_QUERY_SYNTAX, 6 },
+	{ 19, "and(age = )", 0, PG_E_QUERY_SYNTAX, 10 },
+	{ 20, "age = 1 \0", 9, PG_E_QUERY_SYNTAX, 8 },
+	{ 25, "age = 1\0", 8, PG_E_QUERY_TYPE, 6 },
+	{ 21, "and(age ,", 0, PG_E_QUERY_SYNTAX, 8 },
+	{ 22, "age = 1 and(b = 1)", 0, PG_E_QUERY_SYNTAX, 8 },
+	{ 23, "\"age\" = 1", 0, PG_E_QUERY_SYNTAX, 0 },
+	{ 24, "date(0) = 1", 0, PG_E_QUERY_SYNTAX, 0 },
+	/* operators */
+	{ 30, "age == 1", 0, PG_E_QUERY_OPERATOR, 4 },
+	{ 31, "age <> 1", 0, PG_E_QUERY_OPERATOR, 4 },
+	{ 32, "age ~ 1", 0, PG_E_QUERY_OPERATOR, 4 },
+	{ 33, "age => 1", 0, PG_E_QUERY_OPERATOR, 4 },
+	{ 34, "age \xe2\x89\xa4= 1", 0, PG_E_QUERY_OPERATOR, 4 },
+	{ 35, "age =\xe2\x89\xa5 1", 0, PG_E_QUERY_OPERATOR, 4 },
+	{ 36, "age 1", 0, PG_E_QUERY_OPERATOR, 4 },
+	{ 37, "age ! 1", 0, PG_E_QUERY_OPERATOR, 4 },
+	{ 38, "age \"x\"", 0, PG_E_QUERY_OPERATOR, 4 },
+	{ 39, "age \xe2\x89\xa1 1", 0, PG_E_QUERY_OPERATOR, 4 }, /* U+2261 is no operator */
+	/* names */
+	{ 40, "ag_e = 1", 0, PG_E_ATTR_NAME, 0 },
+	{ 41, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa = 1", 0, PG_E_ATTR_NAME, 0 },
+	{ 42,
+	  "gr\xc3\xb6\xc3\x9f"
+	  "e = 1",
+	  0, PG_E_ATTR_NAME, 0 },
+	{ 43, "and(x = 1, a.b = 2)", 0, PG_E_ATTR_NAME, 11 },
+	{ 44, "or(a-b=1)", 0, PG_E_ATTR_NAME, 3 },
+	/* int */
+	{ 50, "age = 12x", 0, PG_E_QUERY_TYPE, 6 },
+	{ 51, "age = 1.5", 0, PG_E_QUERY_TYPE, 6 },
+	{ 52, "age = -", 0, PG_E_QUERY_TYPE, 6 },
+	{ 53, "age = 9223372036854775808", 0, PG_E_QUERY_TYPE, 6 },
+	{ 54, "age = -9223372036854775809", 0, PG_E_QUERY_TYPE, 6 },
+	{ 55, "age = 99999999999999999999999", 0, PG_E_QUERY_TYPE, 6 },
+	{ 56, "age = abc", 0, PG_E_QUERY_TYPE, 6 },
+	{ 57, "age = +5", 0, PG_E_QUERY_TYPE, 6 },
+	{ 58, "age = --5", 0, PG_E_QUERY_TYPE, 6 },
+	{ 59, "age = 'x'", 0, PG_E_QUERY_TYPE, 6 },
+	/* date */
+	{ 60, "d = date(2023-02-29T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 61, "d = date(2024-13-01T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 62, "d = date(2024-01-01T24:00:00Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 63, "d = date(2024-01-01T00:60:00Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 64, "d = date(2024-01-01T00:00:60Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 65, "d = date(2024-01-01T00:00:00)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 66, "d = date(2024-01-01T00:00:00.1234567Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 67, "d = date(2024-01-01T00:00:00.Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 68, "d = date(1969-12-31T23:59:59Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 69, "d = date(2024-01-01)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 70, "d = date(-1)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 71, "d = date(18446744073709551616)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 72, "d = date()", 0, PG_E_QUERY_TYPE, 9 },
+	{ 73, "d = date(5", 0, PG_E_QUERY_SYNTAX, 10 },
+	{ 74, "d = date 5", 0, PG_E_QUERY_TYPE, 4 },
+	{ 75, "d = date(2024-04-31T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 76, "d = date(2024-01-01t00:00:00z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 77, "d = date(2100-02-29T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 78, "d = date(2024-00-10T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 79, "d = date(2024-01-00T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 80, "d = date(2024-1-01T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 81, "d = date(+2024-01-01T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 82, "d = date(2024-01-01T00:00:00.-1Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 83, "d = date(10000-01-01T00:00:00Z)", 0, PG_E_QUERY_TYPE, 9 },
+	{ 84, "d = dates(0)", 0, PG_E_QUERY_TYPE, 4 },
+	/* reserved fields have a fixed type */
+	{ 90, "peercreationtime = 5", 0, PG_E_QUERY_TYPE, 19 },
+	{ 91, "peercreatorid = date(0)", 0, PG_E_QUERY_TYPE, 16 },
+	{ 92, "peerrecordid = 5", 0, PG_E_QUERY_TYPE, 15 },
+	{ 93, "PeerLastModificationTime = \"x\"", 0, PG_E_QUERY_TYPE, 27 },
+	/* strings and escapes */
+	{ 100, "s = \"a\\b\"", 0, PG_E_QUERY_ESCAPE, 6 },
+	{ 101, "s = \"\\\"\"", 0, PG_E_QUERY_ESCAPE, 5 },
+	{ 102, "s = \"\\n\"", 0, PG_E_QUERY_ESCAPE, 5 },
+	{ 103, "s = \"ok\\\\ \\x\"", 0, PG_E_QUERY_ESCAPE, 10 },
+	{ 104, "s = \"abc", 0, PG_E_QUERY_SYNTAX, 4 },
+	{ 105, "s = \"abc\\", 0, PG_E_QUERY_SYNTAX, 4 },
+	{ 106, "s = \"a\" b", 0, PG_E_QUERY_SYNTAX, 8 },
+	{ 107, "s = \"a\"\"", 0, PG_E_QUERY_SYNTAX, 4 },
+	{ 108, "s = \"a\"\"b\"c", 0, PG_E_QUERY_SYNTAX, 10 },
+	{ 109, "s < \"\\\xc3\xbc\"", 0, PG_E_QUERY_ESCAPE, 5 },
+	/* not UTF-8 */
+	{ 110, "s = \"\xff\"", 0, PG_E_BAD_UTF8, 5 },
+	{ 111, "s = \"\xc3\"", 0, PG_E_BAD_UTF8, 5 },
+	{ 112, "\xc0\xaf = 1", 0, PG_E_BAD_UTF8, 0 },
+	{ 113, "s = \"\xed\xa0\x80\"", 0, PG_E_BAD_UTF8, 5 },
+	{ 114, "age = 1\xe2\x89", 0, PG_E_BAD_UTF8, 7 },
+	{ 115, "s = \"\xf4\x90\x80\x80\"", 0, PG_E_BAD_UTF8, 5 },
+	{ 116, "a\x80 = 1", 0, PG_E_BAD_UTF8, 1 },
 };
 
 static void expect_reject(int no, const char *text, size_t len, int code, size_t offset)
 {
-	struct pg_query_error err = {0, 0};
+	struct pg_query_error err = { 0, 0 };
 	struct pg_query *q = (struct pg_query *)&err;
 	int rc = parse(text, len, &q, &err);
 
@@ -649,8 +651,8 @@ Test(query, destroy_null)
 
 /* Pattern tokens as written in the query, text tokens are code points. The model matches
  * token lists by plain recursion (exponential in the worst case, fine at these sizes). */
-static const char *const pat_tok[] = {"a", "b", "\xc3\xa9", "*", "?", "\\*", "\\?", "\\\\"};
-static const char *const txt_tok[] = {"a", "b", "\xc3\xa9", "*", "?", "\\", "\xf0\x9f\x98\x80"};
+static const char *const pat_tok[] = { "a", "b", "\xc3\xa9", "*", "?", "\\*", "\\?", "\\\\" };
+static const char *const txt_tok[] = { "a", "b", "\xc3\xa9", "*", "?", "\\", "\xf0\x9f\x98\x80" };
 
 static bool naive(const unsigned *p, size_t np, const unsigned *t, size_t nt)
 {
@@ -700,7 +702,9 @@ Test(query, wildcard_differential)
 		for (size_t i = 0; i < nt; i++)
 			tl += (size_t)sprintf(text + tl, "%s", txt_tok[t[i]]);
 		for (int ne = 0; ne < 2; ne++) {
-			struct pg_attr attr = {.name = "s", .name_len = 1, .type = PG_ATTR_STRING};
+			struct pg_attr attr = { .name = "s",
+						.name_len = 1,
+						.type = PG_ATTR_STRING };
 			struct pg_query *q;
 			bool want = naive(p, np, t, nt) != ne;
 
@@ -728,7 +732,7 @@ Test(query, wildcard_differential)
 Test(query, wildcard_no_blowup)
 {
 	static char text[20000], query[256];
-	struct pg_attr attr = {.name = "s", .name_len = 1, .type = PG_ATTR_STRING};
+	struct pg_attr attr = { .name = "s", .name_len = 1, .type = PG_ATTR_STRING };
 	static struct rec r;
 	struct pg_query *q;
 	size_t ql;

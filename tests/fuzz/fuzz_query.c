@@ -39,18 +39,18 @@ static void rec_init(struct pg_record *r, uint8_t *block, const struct pg_attr *
 static void records_init(void)
 {
 	const struct pg_attr a[] = {
-	    pg_attr_int("age", 42),
-	    pg_attr_str("name", "Hello World"),
-	    pg_attr_str("city", "Z\xc3\xbcrich"),
-	    pg_attr_str("lit", "a*b?c\\d"),
-	    pg_attr_str("empty", ""),
-	    pg_attr_date("born", 946684800000000ull),
-	    pg_attr_int("and", 1),
+		pg_attr_int("age", 42),
+		pg_attr_str("name", "Hello World"),
+		pg_attr_str("city", "Z\xc3\xbcrich"),
+		pg_attr_str("lit", "a*b?c\\d"),
+		pg_attr_str("empty", ""),
+		pg_attr_date("born", 946684800000000ull),
+		pg_attr_int("and", 1),
 	};
 	const struct pg_attr b[] = {
-	    pg_attr_str("age", "42"),
-	    pg_attr_int("born", 946684800000000ll),
-	    pg_attr_str("name", "\xf0\x9f\x98\x80 hello"),
+		pg_attr_str("age", "42"),
+		pg_attr_int("born", 946684800000000ll),
+		pg_attr_str("name", "\xf0\x9f\x98\x80 hello"),
 	};
 
 	memset(recs[0].type.b, 0x5a, sizeof(recs[0].type.b));
@@ -69,7 +69,7 @@ static void records_init(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
-	struct pg_query_error err = {1, 1};
+	struct pg_query_error err = { 1, 1 };
 	struct pg_query *q = NULL;
 	int rc;
 
