@@ -94,15 +94,17 @@ struct pool {
 static struct pg_record *v1_bodies; /* version 1 of every key, never freed one by one */
 static __thread struct pool *tls_pool;
 
-/* Key k, computed as a worker computes it for each received record: one xxHash3-128. (Loading
- * it from a 16 MB array instead would add a cache miss to every table's every operation.) */
+/* Key k, computed as a worker computes it for each received record: one xxHash3-128 of the id
+ * and a creator the length of a peer name (40 hex digits, a dot, a classifier). (Loading it
+ * from a 16 MB array instead would add a cache miss to every table's every operation.) */
 static struct pg_key key_of(uint64_t k)
 {
+	static const char creator[] = "0123456789abcdef0123456789abcdef01234567.bench";
 	struct pg_guid id = { { 0 } };
 	uint32_t i = (uint32_t)k;
 
 	memcpy(id.b, &i, sizeof(i));
-	return pg_record_key(0xbe5c4ull, &id);
+	return pg_record_key(0xbe5c4ull, &id, creator, sizeof(creator) - 1);
 }
 
 static bool is_v1(const struct pg_record *b)

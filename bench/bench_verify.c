@@ -285,7 +285,7 @@ static void version_table_fill(void)
 		len = pg_record_encoded_size(&r);
 		PG_ASSERT(pg_record_encode(&r, &b.lim, bytes, len) == (long)len);
 		PG_ASSERT(pg_record_decode(bytes, len, &b.lim, body) == 0);
-		if ((err = rvt_insert(b.th, pg_record_key(b.graph_key, &body->id), body)))
+		if ((err = rvt_insert(b.th, pg_record_key_of(b.graph_key, body), body)))
 			die("rvt insert", err);
 	}
 	/* duplicates: exact copies of held records at random keys, in a receive buffer */
@@ -470,7 +470,7 @@ static void op_rvt_burst(uint64_t i, void *ctx)
 	size_t base = (size_t)(i * BURST) % DUPS;
 
 	for (int k = 0; k < BURST; k++)
-		keys[k] = pg_record_key(b.graph_key, &b.dups[base + k].id);
+		keys[k] = pg_record_key_of(b.graph_key, &b.dups[base + k]);
 	*(uint64_t *)ctx += BURST - rvt_lookup_burst(b.th, keys, BURST, views);
 	rvt_quiescent(b.th);
 }

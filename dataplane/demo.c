@@ -206,7 +206,7 @@ static void body_free(void *ctx, const struct pg_record *body)
 
 static void node_record(struct node *n, const struct pg_record *rec)
 {
-	struct pg_key key = pg_record_key(n->graph_key, &rec->id);
+	struct pg_key key = pg_record_key_of(n->graph_key, rec);
 	const struct pg_record *body;
 	struct rvt_view view;
 	uint64_t ticket;

@@ -35,7 +35,6 @@
 #include "store_impl.h"
 
 enum {
-	REC_OFF_ID = 24,  /* record id in the record header (record.h) */
 	BUSY_TRIES = 200, /* a put waits at most this many waits for the committer */
 };
 
@@ -122,14 +121,13 @@ static int clean_one(struct pg_store *s)
 		const uint8_t *ent = base + off;
 		uint32_t len = load_le32(ent), size = (uint32_t)pg_log_entry_size(len), block, i;
 		uint64_t q = s->replaying ? 0 : s->appended_seq + 1;
-		struct pg_guid id;
 		uint8_t *to;
 
 		off += size;
 		if (ent[PG_LOG_ENTRY_KIND_OFF] != PG_LOG_PUT) /* a REMOVE is dead in memory */
 			continue;
-		memcpy(id.b, ent + PG_LOG_ENTRY_HDR + REC_OFF_ID, sizeof(id.b));
-		i = pg_index_find(&s->index, pg_record_key(s->graph_key, &id));
+		i = pg_index_find(&s->index,
+				  pg_record_key_encoded(s->graph_key, ent + PG_LOG_ENTRY_HDR));
 		if (i == PG_INDEX_NONE || s->index.e[i].ent != ent)
 			continue;
 		/* the reserve was empty and the victim's live bytes fit in one segment */
@@ -166,7 +164,7 @@ static void schedule(struct pg_store *s, uint32_t i, uint64_t expires_us)
 int store_put_locked(struct pg_store *s, const struct pg_record *r, const uint8_t *raw,
 		     uint32_t len, uint64_t *seqp)
 {
-	struct pg_key key = pg_record_key(s->graph_key, &r->id);
+	struct pg_key key = pg_record_key_of(s->graph_key, r);
 	uint64_t size = pg_log_entry_size(len), old = 0, seq, ch;
 	uint32_t i = pg_index_find(&s->index, key), block;
 	bool had = i != PG_INDEX_NONE, was_live = false;
@@ -245,7 +243,8 @@ int store_remove_locked(struct pg_store *s, uint32_t i, bool from_wheel)
 	int err;
 
 	if (!s->replaying) {
-		memcpy(body, e->ent + PG_LOG_ENTRY_HDR + REC_OFF_ID, 16);
+		store_le64(body, e->key.lo);
+		store_le64(body + 8, e->key.hi);
 		store_le32(body + 16, e->version);
 		store_le32(body + 20, PG_LOG_EXPIRED);
 		if ((err = entry_alloc(s, (uint32_t)pg_log_entry_size(sizeof(body)), &seq, &block,
@@ -365,15 +364,18 @@ int pg_store_put_record(struct pg_store *s, const struct pg_record *r, uint64_t 
 	return put_wait(s, r, NULL, (uint32_t)pg_record_encoded_size(r), ticket);
 }
 
-int pg_store_get(struct pg_store *s, const struct pg_guid *id, unsigned flags, uint8_t *out,
-		 size_t cap, size_t *len)
+int pg_store_get(struct pg_store *s, const struct pg_guid *id, const char *creator,
+		 uint16_t creator_len, unsigned flags, uint8_t *out, size_t cap, size_t *len)
 {
-	struct pg_key key = pg_record_key(s->graph_key, id);
+	struct pg_key key;
 	const struct pg_index_entry *e;
 	uint32_t i;
 	int err = 0;
 
 	API_ENTER();
+	if (creator_len > PG_ID_MAX)
+		return PG_E_ID_TOO_LONG;
+	key = pg_record_key(s->graph_key, id, creator, creator_len);
 	pthread_mutex_lock(&s->lock);
 	i = pg_index_find(&s->index, key);
 	if (i == PG_INDEX_NONE) {

@@ -116,10 +116,11 @@ int pg_store_put(struct pg_store *s, const uint8_t *rec, size_t len, uint64_t *t
 /* The same for a record view, encoded straight into the arena. Same returns. */
 int pg_store_put_record(struct pg_store *s, const struct pg_record *r, uint64_t *ticket);
 
-/* Copies the current encoding of a record into out. 0 with *len set; -ENOSPC (with *len the
- * size needed); PG_E_NOT_FOUND (also for a tombstone unless PG_STORE_WITH_DELETED). */
-int pg_store_get(struct pg_store *s, const struct pg_guid *id, unsigned flags, uint8_t *out,
-		 size_t cap, size_t *len);
+/* Copies the current encoding of the record (id, creator) (record.h: a record is named by
+ * both) into out. 0 with *len set; -ENOSPC (with *len the size needed); PG_E_NOT_FOUND (also
+ * for a tombstone unless PG_STORE_WITH_DELETED); PG_E_ID_TOO_LONG. */
+int pg_store_get(struct pg_store *s, const struct pg_guid *id, const char *creator,
+		 uint16_t creator_len, unsigned flags, uint8_t *out, size_t cap, size_t *len);
 /* Walks the records of a type (type may be NULL: any) and/or a creator (NULL: any) through
  * fn, under the store lock. Returns how many records fn saw. */
 long pg_store_enum(struct pg_store *s, const struct pg_guid *type, const char *creator,

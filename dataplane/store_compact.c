@@ -220,7 +220,7 @@ static int import_collect(void *arg, const struct pg_record *r, const uint8_t *r
 	struct import_item *it = &set->items[set->n++];
 
 	PG_ASSERT(set->n <= set->cap);
-	it->key = pg_record_key(set->graph_key, &r->id);
+	it->key = pg_record_key_of(set->graph_key, r);
 	it->rec = *r;
 	it->raw = raw;
 	it->len = len;

@@ -82,7 +82,7 @@ static int apply_snap_record(void *arg, const struct pg_record *r, const uint8_t
 	uint64_t seq;
 	int err;
 
-	if (pg_index_find(&s->index, pg_record_key(s->graph_key, &r->id)) != PG_INDEX_NONE)
+	if (pg_index_find(&s->index, pg_record_key_of(s->graph_key, r)) != PG_INDEX_NONE)
 		return PG_E_BAD_FORMAT; /* one record twice */
 	if ((err = store_put_locked(s, r, raw, len, &seq)))
 		return err;
@@ -117,7 +117,7 @@ static int apply_entry(struct replay *rp, const struct pg_log_entry *e)
 {
 	struct pg_store *s = rp->s;
 	struct pg_record r;
-	struct pg_guid id;
+	struct pg_key key;
 	uint64_t seq;
 	uint32_t i;
 	int err;
@@ -133,8 +133,9 @@ static int apply_entry(struct replay *rp, const struct pg_log_entry *e)
 		else if (err)
 			return err;
 	} else {
-		memcpy(id.b, e->body, sizeof(id.b));
-		i = pg_index_find(&s->index, pg_record_key(s->graph_key, &id));
+		key.lo = load_le64(e->body);
+		key.hi = load_le64(e->body + 8);
+		i = pg_index_find(&s->index, key);
 		if (i != PG_INDEX_NONE && s->index.e[i].version == load_le32(e->body + 16))
 			PG_ASSERT(store_remove_locked(s, i, false) == 0); /* replay cannot fail */
 		else

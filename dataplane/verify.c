@@ -42,8 +42,11 @@
  * changing the key id names another key, which did not sign it; the signer's identity is
  * bound to the record's creator / modifier fields by the authority check, so a member cannot
  * publish in another's name, and the role check keeps non-administrators from touching
- * others' records. Bundles reduce to the same statement through bundle.h's argument. Nothing
- * here writes the version table or the store: the caller stores only what returns 0.
+ * others' records. A member's copy that names itself as creator of another's record id is
+ * its own record: the record key covers the creator (record.h), so it never replaces,
+ * outranks or deletes the other, whatever order copies arrive in. Bundles reduce to the same
+ * statement through bundle.h's argument. Nothing here writes the version table or the store:
+ * the caller stores only what returns 0.
  *
  * LIMITATIONS
  *
@@ -451,7 +454,7 @@ static int judge_and_count(struct verify *v, const struct pg_record *rec, struct
 
 int verify_record(struct verify *v, const struct pg_record *rec, uint64_t now_us)
 {
-	struct pg_key key = pg_record_key(v->graph_key, &rec->id);
+	struct pg_key key = pg_record_key_of(v->graph_key, rec);
 
 	if (verify_held(v, rec, key)) {
 		verify_count(v, C_DUP);
@@ -492,7 +495,7 @@ static void pipe_probe(struct verify *v, const struct pg_record *recs, struct pi
 	const struct pg_record *r = recs + g->base;
 
 	for (unsigned i = 0; i < g->m; i++)
-		g->keys[i] = pg_record_key(v->graph_key, &r[i].id);
+		g->keys[i] = pg_record_key_of(v->graph_key, &r[i]);
 	if (v->rvt)
 		rvt_lookup_burst(v->rvt, g->keys, g->m, g->views);
 	else

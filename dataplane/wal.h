@@ -18,7 +18,8 @@
  *                      | u64 seq | u64 checksum | body | zero padding
  *     checksum = XXH3-64(entry bytes 0..16, seed = XXH3-64(body, seed = graph key))
  *   PUT body    = one record encoding (record.h)
- *   REMOVE body = u8 record id[16] | u32 version | u32 reason (1 = expired)
+ *   REMOVE body = u64 record key lo | u64 record key hi | u32 version | u32 reason (1 = expired)
+ *                 (the key, not the id: a record is named by its id and creator, record.h)
  *
  * The store writes the log with O_DIRECT where the file system allows it: the data offset is
  * 4096 and each block is padded so the next starts on a 4 KiB boundary. The padding costs
@@ -45,7 +46,7 @@
 enum {
 	PG_LOG_MAGIC = 0x474c4750,	 /* "PGLG" */
 	PG_LOG_BLOCK_MAGIC = 0x42434750, /* "PGCB" */
-	PG_LOG_FMT = 1,
+	PG_LOG_FMT = 2,			 /* 2: a REMOVE names the record key (1 named the id) */
 	PG_LOG_FILE_HDR = 32,
 	PG_LOG_BLOCK_HDR = 32,
 	PG_LOG_ENTRY_HDR = 24,

@@ -125,6 +125,15 @@ static const uint8_t *take(const uint8_t **p, size_t *left, size_t n)
 	return q;
 }
 
+struct pg_key pg_record_key_encoded(uint64_t graph_key, const uint8_t *rec)
+{
+	struct pg_guid id;
+
+	memcpy(id.b, rec + OFF_ID, sizeof(id.b));
+	return pg_record_key(graph_key, &id, (const char *)rec + HDR_END,
+			     load_le16(rec + OFF_CREATOR_LEN));
+}
+
 int pg_record_decode(const uint8_t *buf, size_t len, const struct pg_record_limits *lim,
 		     struct pg_record *out)
 {

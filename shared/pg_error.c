@@ -39,6 +39,8 @@ static const struct err_text texts[] = {
 	E(PG_E_EXPIRY_SHRANK, "an update may not move expiration earlier"),
 	E(PG_E_BAD_UTF8, "string is not valid UTF-8"),
 	E(PG_E_BAD_LIMIT, "configured limit outside its allowed range"),
+	E(PG_E_CREATOR_CHANGED, "update refused: it names another creator than the record's"),
+	E(PG_E_KEY_COLLISION, "update refused: another record id under the same record key"),
 	E(PG_E_TABLE_FULL, "record-version table full: raise its capacity"),
 	E(PG_E_STALE, "stale: this version or a newer one is already held"),
 	E(PG_E_NOT_FOUND, "record not found"),

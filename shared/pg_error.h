@@ -35,7 +35,9 @@ enum pg_err {
 	PG_E_CHECKSUM = -(PG_E_BASE + 19),	   /* stored bytes fail their checksum */
 	PG_E_EXPIRY_SHRANK = -(PG_E_BASE + 20),	   /* an update moved expiration earlier */
 	PG_E_BAD_UTF8 = -(PG_E_BASE + 21),	   /* a string that must be UTF-8 is not */
-	PG_E_BAD_LIMIT = -(PG_E_BASE + 22), /* a configured limit outside its allowed range */
+	PG_E_BAD_LIMIT = -(PG_E_BASE + 22),	  /* a configured limit outside its allowed range */
+	PG_E_CREATOR_CHANGED = -(PG_E_BASE + 23), /* an update names another creator */
+	PG_E_KEY_COLLISION = -(PG_E_BASE + 24),	  /* same record key, another record id */
 	/* record-version table and store */
 	PG_E_TABLE_FULL = -(PG_E_BASE + 40),	 /* the record-version table has no free slot */
 	PG_E_STALE = -(PG_E_BASE + 41),		 /* we hold this version or a newer one */

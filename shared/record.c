@@ -12,6 +12,7 @@
 
 #include <xxhash.h>
 
+#include "pg_assert.h"
 #include "pg_bytes.h"
 #include "pg_error.h"
 #include "record.h"
@@ -54,6 +55,11 @@ int pg_record_validate(const struct pg_record *r, const struct pg_record_limits 
 
 int pg_record_check_update(const struct pg_record *prev, const struct pg_record *next)
 {
+	if (memcmp(&prev->id, &next->id, sizeof(prev->id)) != 0)
+		return PG_E_KEY_COLLISION;
+	if (prev->creator_len != next->creator_len ||
+	    memcmp(prev->creator, next->creator, prev->creator_len) != 0)
+		return PG_E_CREATOR_CHANGED;
 	if (memcmp(&prev->type, &next->type, sizeof(prev->type)) != 0)
 		return PG_E_BAD_FORMAT;
 	if (next->expires_us < prev->expires_us)
@@ -106,12 +112,19 @@ uint64_t pg_graph_key(const char *graph_id, size_t len)
 	return XXH3_64bits(graph_id, len);
 }
 
-struct pg_key pg_record_key(uint64_t graph_key, const struct pg_guid *id)
+struct pg_key pg_record_key(uint64_t graph_key, const struct pg_guid *id, const char *creator,
+			    size_t creator_len)
 {
-	XXH128_hash_t h = XXH3_128bits_withSeed(id->b, sizeof(id->b), graph_key);
-	struct pg_key k = { .lo = h.low64, .hi = h.high64 };
+	uint8_t in[sizeof(id->b) + PG_ID_MAX];
+	XXH128_hash_t h;
 
-	return k;
+	/* the id has a fixed length, so (id, creator) -> id || creator is one-to-one */
+	PG_ASSERT(creator_len <= PG_ID_MAX);
+	memcpy(in, id->b, sizeof(id->b));
+	if (creator_len)
+		memcpy(in + sizeof(id->b), creator, creator_len);
+	h = XXH3_128bits_withSeed(in, sizeof(id->b) + creator_len, graph_key);
+	return (struct pg_key){ .lo = h.low64, .hi = h.high64 };
 }
 
 /* ---- attributes ------------------------------------------------------------------- */

@@ -38,7 +38,34 @@ struct pg_guid {
 	uint8_t b[16];
 };
 
-/* The 128-bit record key: xxHash3-128 of the record id, seeded with the graph key. */
+/*
+ * The 128-bit record key: xxHash3-128 of (record id || creator id), seeded with the graph key.
+ *
+ * WHO OWNS A RECORD ID
+ *
+ * A record is named by its creator and its id together, not by its id alone. Were the key the
+ * id's only, any member could publish a copy of another member's record id naming *itself* as
+ * creator, signed with its own key -- a valid signature by the record's named toucher -- and
+ * win the conflict order with a higher version: a takeover, then a tombstone. Refusing a
+ * creator change at update time is not enough on its own: a node that never held the first
+ * version would accept the forger's copy, and nodes would then disagree by arrival order.
+ *
+ * So the key covers the creator: the forger's copy is simply another record (bob's record
+ * with alice's id), which can never replace, delete or outrank alice's, on every node and in
+ * every arrival order. Only the creator's own signature (or an administrator's, for a record
+ * whose modifier differs from its creator: verify.h) can make a new version of a record.
+ * The other binding the issue considered, deriving the id from the creator's key, would leave
+ * 128 bits of id to split between a nonce and a tag and would need a cryptographic hash on
+ * every received copy; covering the creator in the key costs a few bytes more of xxHash3.
+ * The original API generated record ids itself (random GUIDs) and still may: ids stay unique
+ * among honest creators, and a lookup names the record by (id, creator).
+ *
+ * pg_record_check_update, the one rule every module applies before a copy replaces another
+ * (version table, store, import, replay), also refuses a copy whose creator or id differs from
+ * the held one's: xxHash3 is not collision-resistant against someone who crafts inputs, so a
+ * crafted collision is caught there and refused (PG_E_CREATOR_CHANGED / PG_E_KEY_COLLISION)
+ * -- it can never take a record over, only, at worst, be refused where the other is held.
+ */
 struct pg_key {
 	uint64_t lo, hi;
 };
@@ -163,8 +190,10 @@ int pg_record_limits_check(const struct pg_record_limits *lim);
  * limit, attribute count. 0 or a PG_E_* code. Does not re-parse the attribute block. */
 int pg_record_validate(const struct pg_record *r, const struct pg_record_limits *lim);
 
-/* Checks that `next` may replace `prev` (same record key): same type and expiration that
- * does not shrink. 0, PG_E_EXPIRY_SHRANK, or PG_E_BAD_FORMAT for a changed type. */
+/* Checks that `next` may replace `prev` (same record key): the same record (same id and
+ * creator: the creator never changes from one version to the next), the same type, and an
+ * expiration that does not shrink. 0, PG_E_KEY_COLLISION (another id), PG_E_CREATOR_CHANGED,
+ * PG_E_BAD_FORMAT (another type), or PG_E_EXPIRY_SHRANK. */
 int pg_record_check_update(const struct pg_record *prev, const struct pg_record *next);
 
 /* The conflict order of FEATURES.md §1, used everywhere two copies of a record meet:
@@ -183,8 +212,15 @@ static inline bool pg_record_updated(const struct pg_record *r)
 
 /* xxHash3-64 of a graph id; seeds record keys so two graphs never share a key. */
 uint64_t pg_graph_key(const char *graph_id, size_t len);
-/* The record key of `id` in the graph whose key is graph_key. */
-struct pg_key pg_record_key(uint64_t graph_key, const struct pg_guid *id);
+/* The record key of the record (id, creator) in the graph whose key is graph_key; creator_len
+ * <= PG_ID_MAX (asserted). */
+struct pg_key pg_record_key(uint64_t graph_key, const struct pg_guid *id, const char *creator,
+			    size_t creator_len);
+/* The record key of a record view. */
+static inline struct pg_key pg_record_key_of(uint64_t graph_key, const struct pg_record *r)
+{
+	return pg_record_key(graph_key, &r->id, r->creator, r->creator_len);
+}
 
 static inline bool pg_key_eq(struct pg_key a, struct pg_key b)
 {
@@ -232,6 +268,9 @@ long pg_record_encode(const struct pg_record *r, const struct pg_record_limits *
 /* Writes only the canonical encoding (for signing). Same returns as pg_record_encode(). */
 long pg_record_encode_canonical(const struct pg_record *r, const struct pg_record_limits *lim,
 				uint8_t *out, size_t cap);
+/* The record key of a record encoding that was already decoded once (its header and creator
+ * are read without checks: the caller's store holds only decoded records). */
+struct pg_key pg_record_key_encoded(uint64_t graph_key, const uint8_t *rec);
 /* Decodes exactly len bytes of one record into a view over buf; checks every length before
  * reading it and every validity rule. 0 or a PG_E_* code; *out is untouched on error. */
 int pg_record_decode(const uint8_t *buf, size_t len, const struct pg_record_limits *lim,

@@ -170,12 +170,14 @@ static inline void get_eq_spec(struct pg_store *s, const struct spec *sp)
 {
 	uint8_t want[4096], got[4096];
 	long len = rec_make(want, sizeof(want), sp);
+	const char *creator = sp->creator ? sp->creator : "alice";
 	struct pg_guid id;
 	size_t n = 0;
 
 	sg_id(&id, sp->n);
-	cr_assert_eq(pg_store_get(s, &id, PG_STORE_WITH_DELETED, got, sizeof(got), &n), 0,
-		     "record %llu present", (unsigned long long)sp->n);
+	cr_assert_eq(pg_store_get(s, &id, creator, (uint16_t)strlen(creator), PG_STORE_WITH_DELETED,
+				  got, sizeof(got), &n),
+		     0, "record %llu present", (unsigned long long)sp->n);
 	cr_assert_eq(n, (size_t)len, "record %llu length", (unsigned long long)sp->n);
 	cr_assert(memcmp(got, want, n) == 0, "record %llu byte-identical",
 		  (unsigned long long)sp->n);

@@ -769,6 +769,45 @@ Test(codec, limits_and_updates)
 	cr_assert_eq(pg_record_check_update(&a, &b), PG_E_BAD_FORMAT);
 }
 
+/* The creator never changes from one version to the next (issue 12 item 1): a copy naming
+ * another creator, or another id under the same key, is refused by the one rule every module
+ * applies before a replacement. */
+Test(codec, update_keeps_creator_and_id)
+{
+	struct pg_record a = sample(), b = sample();
+
+	b.version = a.version + 1;
+	cr_assert_eq(pg_record_check_update(&a, &b), 0);
+	b.creator = "bob";
+	b.creator_len = 3;
+	cr_assert_eq(pg_record_check_update(&a, &b), PG_E_CREATOR_CHANGED);
+	b.creator = a.creator;
+	b.creator_len = (uint16_t)(a.creator_len - 1); /* a prefix of the creator is another */
+	cr_assert_eq(pg_record_check_update(&a, &b), PG_E_CREATOR_CHANGED);
+	b.creator_len = a.creator_len;
+	b.id.b[15] ^= 1;
+	cr_assert_eq(pg_record_check_update(&a, &b), PG_E_KEY_COLLISION);
+	/* an administrator's update keeps the creator and names itself as modifier */
+	b = sample();
+	b.version = a.version + 1;
+	b.modifier = "admin";
+	b.modifier_len = 5;
+	cr_assert_eq(pg_record_check_update(&a, &b), 0);
+}
+
+Test(codec, key_of_encoding)
+{
+	uint8_t buf[1024];
+	size_t n = encode_sample(buf, sizeof(buf));
+	struct pg_record r;
+	uint64_t g = pg_graph_key("graph-one", 9);
+
+	cr_assert_eq(pg_record_decode(buf, n, &lim, &r), 0);
+	cr_assert(pg_key_eq(pg_record_key_encoded(g, buf), pg_record_key_of(g, &r)));
+	cr_assert(
+	    pg_key_eq(pg_record_key_of(g, &r), pg_record_key(g, &r.id, r.creator, r.creator_len)));
+}
+
 Test(codec, keys_and_guids)
 {
 	struct pg_guid g, back;
@@ -777,9 +816,12 @@ Test(codec, keys_and_guids)
 
 	for (int i = 0; i < 16; i++)
 		g.b[i] = (uint8_t)(i * 17);
-	cr_assert(!pg_key_eq(pg_record_key(g1, &g), pg_record_key(g2, &g)),
+	cr_assert(!pg_key_eq(pg_record_key(g1, &g, "alice", 5), pg_record_key(g2, &g, "alice", 5)),
 		  "same id in two graphs has two keys");
-	cr_assert(pg_key_eq(pg_record_key(g1, &g), pg_record_key(g1, &g)));
+	cr_assert(pg_key_eq(pg_record_key(g1, &g, "alice", 5), pg_record_key(g1, &g, "alice", 5)));
+	cr_assert(!pg_key_eq(pg_record_key(g1, &g, "alice", 5), pg_record_key(g1, &g, "bob", 3)),
+		  "the key covers the creator: bob's record with alice's id is another record");
+	cr_assert(!pg_key_eq(pg_record_key(g1, &g, "alice", 5), pg_record_key(g1, &g, "alic", 4)));
 	pg_guid_format(&g, text);
 	cr_assert_str_eq(text, "00112233-4455-6677-8899-aabbccddeeff");
 	cr_assert_eq(pg_guid_parse(text, 36, &back), 0);

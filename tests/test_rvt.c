@@ -112,7 +112,7 @@ static struct pg_key key_of(uint32_t i)
 	struct pg_guid id = { { 0 } };
 
 	memcpy(id.b, &i, sizeof(i));
-	return pg_record_key(0x5eed5eed5eedull, &id);
+	return pg_record_key(0x5eed5eed5eedull, &id, "rvt-test", 8);
 }
 
 static struct rvt *table_new(uint32_t capacity, uint32_t max_threads, uint32_t retire_max)

@@ -69,7 +69,7 @@ static bool present(struct pg_store *s, uint64_t n)
 	size_t len;
 
 	sg_id(&id, n);
-	return pg_store_get(s, &id, PG_STORE_WITH_DELETED, buf, sizeof(buf), &len) == 0;
+	return pg_store_get(s, &id, "alice", 5, PG_STORE_WITH_DELETED, buf, sizeof(buf), &len) == 0;
 }
 
 static int count_cb(void *arg, const struct pg_record *r, const uint8_t *raw, uint32_t len)
@@ -106,9 +106,12 @@ Test(store, put_get_enumerate)
 		get_eq_spec(t.s, &sp);
 	}
 	sg_id(&id, 999);
-	cr_assert_eq(pg_store_get(t.s, &id, 0, small, sizeof(small), &len), PG_E_NOT_FOUND);
+	cr_assert_eq(pg_store_get(t.s, &id, "alice", 5, 0, small, sizeof(small), &len),
+		     PG_E_NOT_FOUND);
 	sg_id(&id, 1);
-	cr_assert_eq(pg_store_get(t.s, &id, 0, small, sizeof(small), &len), -ENOSPC);
+	cr_assert_eq(pg_store_get(t.s, &id, "alice", 5, 0, small, sizeof(small), &len),
+		     PG_E_NOT_FOUND, "record 1 is bob's: (id, alice) names another record");
+	cr_assert_eq(pg_store_get(t.s, &id, "bob", 3, 0, small, sizeof(small), &len), -ENOSPC);
 	cr_assert_gt(len, sizeof(small), "the size needed is reported");
 
 	cr_assert_eq(pg_store_enum(t.s, NULL, NULL, 0, 0, count_cb, &n), 60);
@@ -125,7 +128,8 @@ Test(store, put_get_enumerate)
 	del.payload = 0;
 	cr_assert_eq(put_spec(t.s, &del, NULL), 0);
 	sg_id(&id, 0);
-	cr_assert_eq(pg_store_get(t.s, &id, 0, small, sizeof(small), &len), PG_E_NOT_FOUND);
+	cr_assert_eq(pg_store_get(t.s, &id, "alice", 5, 0, small, sizeof(small), &len),
+		     PG_E_NOT_FOUND);
 	get_eq_spec(t.s, &del);
 	cr_assert_eq(pg_store_enum(t.s, &type1, NULL, 0, 0, count_cb, &n), 19);
 	cr_assert_eq(pg_store_enum(t.s, &type1, NULL, 0, PG_STORE_WITH_DELETED, count_cb, &n), 20);
@@ -793,7 +797,7 @@ static void check_after_crash(struct pg_store *s, uint64_t acked)
 
 		sg_op(j, &n, &v);
 		sg_id(&id, n);
-		cr_assert_eq(pg_store_get(s, &id, 0, got, sizeof(got), &len), 0,
+		cr_assert_eq(pg_store_get(s, &id, "writer", 6, 0, got, sizeof(got), &len), 0,
 			     "acknowledged op %llu (record %llu) present", (unsigned long long)j,
 			     (unsigned long long)n);
 		/* an acknowledged update must be there; an unacknowledged one may be */

@@ -120,7 +120,7 @@ static void m_other_graph(struct img *m)
 }
 static void m_format(struct img *m)
 {
-	store_le16(m->b + 4, 2);
+	store_le16(m->b + 4, PG_LOG_FMT + 1);
 	store_le64(m->b + 24, XXH3_64bits(m->b, 24));
 }
 static void m_cut_last(struct img *m)

@@ -122,7 +122,7 @@ static inline struct verify *verifier(enum verify_backend b)
 
 static inline struct pg_key key_of(const struct pg_record *r)
 {
-	return pg_record_key(pg_graph_key(FX_GRAPH, strlen(FX_GRAPH)), &r->id);
+	return pg_record_key_of(pg_graph_key(FX_GRAPH, strlen(FX_GRAPH)), r);
 }
 
 /* Stores a verified record the way the dataplane does: an owned copy raised in the table. */

@@ -243,7 +243,7 @@ static void accepted(const struct pg_record *rec)
 		FAIL("record %d accepted before its key was published", idx);
 	if (accepted_once[idx]++)
 		FAIL("record %d accepted twice", idx);
-	if (rvt_raise(th, pg_record_key(pg_graph_key(GRAPH, strlen(GRAPH)), &rec->id),
+	if (rvt_raise(th, pg_record_key_of(pg_graph_key(GRAPH, strlen(GRAPH)), rec),
 		      &recs[idx].view))
 		FAIL("raise %d", idx);
 }
