@@ -41,7 +41,14 @@
 #include "record.h"
 #include "rvt.h"
 
-/* The Ed25519 implementation: libsodium (fast path) or OpenSSL (reference). */
+/*
+ * The Ed25519 implementation: libsodium (fast path) or OpenSSL (reference). Both answer by one
+ * acceptance rule, shared/ed25519.h's: S < L; A and R canonical and not of small order; the
+ * cofactorless equation encode([S]B - [k]A) == R (RFC 8032 §5.1.7 without the cofactor) --
+ * libsodium's strict variant, for which the OpenSSL backend makes the encoding checks first.
+ * Keys reach the verifier only through the key table, which refuses small-order,
+ * non-canonical and mixed-order keys at publication.
+ */
 enum verify_backend {
 	VERIFY_BACKEND_AUTO = 0, /* libsodium, unless PG_VERIFY_BACKEND=openssl in the env */
 	VERIFY_BACKEND_SODIUM,
@@ -147,6 +154,12 @@ unsigned verify_deferred_run(struct verify *v, uint64_t now_us, verify_accept_fn
 
 /* Copies the counters (any thread; each counter is read atomically, the set is not). */
 void verify_stats_read(const struct verify *v, struct verify_stats *out);
+
+/* One signature by the acceptance rule above, with backend b (not AUTO): 0, PG_E_SIG_BAD,
+ * PG_E_CRYPTO, or -EINVAL for a bad backend. No caches: for tests and the differential fuzzer,
+ * which hold both backends to the same verdict. */
+int verify_ed25519_once(enum verify_backend b, const uint8_t *pk, const uint8_t *sig,
+			const uint8_t *msg, size_t len);
 
 /* The reason a verify_record code counts under, or VERIFY_REASONS for 0, PG_E_STALE and
  * PG_E_SIG_DEFERRED (not rejections). */

@@ -14,6 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include "ed25519_forge.h"
 #include "verify_fixture.h"
 
 TestSuite(verify, .init = vf_setup, .fini = vf_teardown);
@@ -333,6 +337,57 @@ Test(verify, wrong_keys_are_rejected)
 	cr_assert_eq(stats(v).accepted, 0);
 	pg_signer_destroy(other_graph);
 	verify_destroy(v);
+}
+
+/* A member's signature made of the identity point R and S = k*a satisfies the cofactorless
+ * equation for any message; OpenSSL accepted it and libsodium did not, so nodes split by
+ * backend (issue 12 item 2). mallory's key is made here, where its secret scalar is known. */
+Test(verify, identity_r_signature_is_refused_by_both_backends)
+{
+	static struct fx_rec t;
+	static uint8_t msg[8192];
+	static const uint8_t spki[12] = { 0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
+					  0x2b, 0x65, 0x70, 0x03, 0x21, 0x00 };
+	uint8_t pk[32], sk[64], seed[32], sig[64], key_id[32], md[20];
+	uint8_t spki_pk[44];
+	char creator[64], hex[41];
+	struct pg_secdata sd = { .kind = PG_SECDATA_SINGLE, .key_id = key_id, .sig = sig };
+	unsigned mdlen = 0;
+	size_t len;
+
+	memset(seed, 0x6d, sizeof(seed));
+	memset(key_id, 0x6d, sizeof(key_id));
+	cr_assert_eq(crypto_sign_seed_keypair(pk, sk, seed), 0);
+	memcpy(spki_pk, spki, sizeof(spki));
+	memcpy(spki_pk + sizeof(spki), pk, sizeof(pk));
+	cr_assert_eq(EVP_Digest(spki_pk, sizeof(spki_pk), md, &mdlen, EVP_sha1(), NULL), 1);
+	sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+	snprintf(creator, sizeof(creator), "%s.mallory", hex);
+	cr_assert_eq(pg_keytab_publish(kt, key_id, pk, PG_KEYTAB_ROLE_MEMBER, WIDE_NB, WIDE_NA), 0);
+	for (size_t b = 0; b < PG_ARRAY_SIZE(backends); b++) {
+		struct verify *v = verifier(backends[b]);
+
+		/* mallory's honest signature: the set-up is right */
+		fx_rec_init(&t, creator, NULL, 1, (uint32_t)(40 + 2 * b));
+		len = fx_record_msg(&t, pg_signer_graph_tag(alice.signer), msg, sizeof(msg));
+		crypto_sign_detached(sig, NULL, msg, len, sk);
+		cr_assert_eq(pg_secdata_encode(&sd, t.sd, sizeof(t.sd)), PG_SECDATA_SINGLE_LEN);
+		t.r.secdata = t.sd;
+		t.r.secdata_len = PG_SECDATA_SINGLE_LEN;
+		cr_assert_eq(deliver(v, &t, NOW), 0, "backend %zu: honest", b);
+		/* R = identity, S = SHA-512(R || A || M) * a mod L */
+		fx_rec_init(&t, creator, NULL, 1, (uint32_t)(41 + 2 * b));
+		len = fx_record_msg(&t, pg_signer_graph_tag(alice.signer), msg, sizeof(msg));
+		memset(sig, 0, 32);
+		sig[0] = 1;
+		forge_s_k_a(sig, pk, seed, msg, len);
+		cr_assert_eq(pg_secdata_encode(&sd, t.sd, sizeof(t.sd)), PG_SECDATA_SINGLE_LEN);
+		t.r.secdata = t.sd;
+		t.r.secdata_len = PG_SECDATA_SINGLE_LEN;
+		cr_assert_eq(deliver(v, &t, NOW), PG_E_SIG_BAD, "backend %zu: identity R", b);
+		cr_assert_not(held(&t));
+		verify_destroy(v);
+	}
 }
 
 struct window_row {
