@@ -11,7 +11,9 @@
  *      than ours and from the held body for an equal version (pg_record_order): a duplicate
  *      costs a hash and a probe, never a signature check. verify_burst() issues the table
  *      probes of 32 records, then the loads of their held bodies, before deciding any.
- *   2. The security data is decoded strictly (secdata.c): no crypto on a malformed one.
+ *   2. The attribute block is checked (a decoded view passed this already; a view built by
+ *      hand may not have) and the security data is decoded strictly (secdata.c): no crypto
+ *      on a malformed one, and nothing malformed enters the deferred queue.
  *   3. The signer's key comes from the key table by key id, lock-free (keytab.c). A key the
  *      table does not hold, or a slot that stayed busy, defers the record: whether it is
  *      authentic cannot be known yet, so it is neither accepted nor rejected.
@@ -360,6 +362,12 @@ int verify_judge(struct verify *v, const struct pg_record *rec)
 	long n;
 	int err;
 
+	/* the one rule the encoder does not check: a view built by hand (not decoded) may carry a
+	 * bad attribute block, which must be refused here, never queued (its re-encoding later
+	 * would not decode) */
+	err = pg_attrs_check(rec->attrs, rec->attrs_len, rec->nattrs);
+	if (err)
+		return err;
 	err = pg_secdata_decode(rec->secdata, rec->secdata_len, &sd);
 	if (err)
 		return err;

@@ -7,7 +7,8 @@
  *
  *   1. version table (rvt.h): a copy we hold, or an older one, by pg_record_order, is a
  *      duplicate, answered PG_E_STALE and never verified again (the cheap path);
- *   2. security data decoded (secdata.h): PG_E_SIG_UNSIGNED / PG_E_SIG_MALFORMED;
+ *   2. attribute block checked (pg_attrs_check: its PG_E_* code) and security data decoded
+ *      (secdata.h): PG_E_SIG_UNSIGNED / PG_E_SIG_MALFORMED;
  *   3. the signer's key looked up in the key table by key id: absent, or its slot busy ->
  *      deferred (PG_E_SIG_DEFERRED: the verifier keeps a copy, see below);
  *   4. the signature: Ed25519 over the record message, or for a bundle record its inclusion
@@ -58,7 +59,7 @@ enum verify_backend {
 /* Why a record was rejected: one counter each. */
 enum verify_reason {
 	VERIFY_UNSIGNED,       /* no security data */
-	VERIFY_MALFORMED,      /* security data not in its one valid encoding */
+	VERIFY_MALFORMED,      /* security data (or attribute block) not in its valid encoding */
 	VERIFY_BAD_SIGNATURE,  /* Ed25519 check failed (record tampered, or wrong key) */
 	VERIFY_BAD_PROOF,      /* bundle record or proof tampered: proof misses its root */
 	VERIFY_WRONG_SIGNER,   /* key's authority is not the record's toucher's */

@@ -497,6 +497,28 @@ Test(verify, only_administrators_modify_others_records)
 	verify_destroy(v);
 }
 
+/* A view built by hand (not decoded) with a bad attribute block and an unknown signer: the
+ * encoder does not check attributes, so it used to be queued, and re-validating it when the
+ * key table changed aborted the node. Now it is refused before the queue. */
+Test(verify, bad_attribute_block_is_rejected_not_queued)
+{
+	static struct fx_rec t;
+	struct verify *v = verifier(VERIFY_BACKEND_SODIUM);
+	int accepted = 0, err;
+
+	fx_rec_init(&t, dave.name, NULL, 1, 60);
+	t.attrs[2] = '-'; /* the first attribute's name: "-ize" */
+	fx_sign_raw(&t, &dave, pg_identity_key_id(dave.id));
+	err = verify_record(v, &t.r, NOW);
+	cr_assert_eq(err, PG_E_ATTR_NAME, "got %s", pg_strerror_name(err));
+	cr_assert_eq(stats(v).queue_len, 0);
+	cr_assert_eq(stats(v).by_reason[VERIFY_MALFORMED], 1);
+	publish(&dave, PG_KEYTAB_ROLE_MEMBER, WIDE_NB, WIDE_NA);
+	cr_assert_eq(verify_deferred_run(v, NOW + 1, accept_and_store, &accepted), 0);
+	cr_assert_eq(accepted, 0);
+	verify_destroy(v);
+}
+
 /* ---- deferred records --------------------------------------------------------------------- */
 
 Test(verify, deferred_until_the_key_is_published)
