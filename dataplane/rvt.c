@@ -312,15 +312,20 @@ static int find_or_claim(struct rvt_thread *th, struct pg_key k, struct slot **o
 
 /* ---- lookups ----------------------------------------------------------------------- */
 
+/* A removed key's view keeps the version it dropped (body NULL): the writers treat copies at
+ * or below it as stale, and a reader must be able to say so without a write (verify.c). */
 static int view_of(struct slot *s, struct rvt_view *out)
 {
 	u128 p = pair_read(s);
 	uint64_t w = pair_word(p);
 
-	if (!(w & W_HELD))
-		return PG_E_NOT_FOUND;
-	out->body = pair_body(p);
 	out->version = (uint32_t)(w & W_VERSION);
+	if (!(w & W_HELD)) {
+		out->body = NULL;
+		out->deleted = false;
+		return PG_E_NOT_FOUND;
+	}
+	out->body = pair_body(p);
 	out->deleted = (w & W_DELETED) != 0;
 	PG_DEBUG_ASSERT(out->body != NULL);
 	return 0;
@@ -330,6 +335,7 @@ int rvt_lookup(struct rvt_thread *th, struct pg_key key, struct rvt_view *out)
 {
 	struct slot *s;
 
+	memset(out, 0, sizeof(*out));
 	if (!key_ok(key))
 		return -EINVAL;
 	s = find(th->t, key);
@@ -353,13 +359,7 @@ unsigned rvt_lookup_burst(struct rvt_thread *th, const struct pg_key *keys, unsi
 		for (unsigned i = 0; i < m; i++) {
 			struct rvt_view *v = &out[base + i];
 
-			if (rvt_lookup(th, keys[base + i], v) == 0) {
-				found++;
-			} else {
-				v->body = NULL;
-				v->version = 0;
-				v->deleted = false;
-			}
+			found += rvt_lookup(th, keys[base + i], v) == 0;
 		}
 	}
 	return found;

@@ -41,7 +41,8 @@ struct rvt_config {
 	void *body_free_ctx;
 };
 
-/* What the table holds for a key: version 0 and body NULL when it holds nothing. */
+/* What the table holds for a key. Body NULL when it holds nothing: then version is the version
+ * a removed (expired) key remembers, copies at or below which are stale, or 0. */
 struct rvt_view {
 	const struct pg_record *body;
 	uint32_t version;
@@ -87,11 +88,12 @@ void rvt_quiescent(struct rvt_thread *th);
 void rvt_thread_offline(struct rvt_thread *th);
 void rvt_thread_online(struct rvt_thread *th);
 
-/* Looks a key up. 0 with *out filled (tombstones included), PG_E_NOT_FOUND, or -EINVAL for
- * a key with a zero half. Never writes shared memory. */
+/* Looks a key up; *out is always filled. 0 (a body is held, tombstones included);
+ * PG_E_NOT_FOUND (none: out->version is a removed key's remembered version, or 0); or -EINVAL
+ * for a key with a zero half. Never writes shared memory. */
 int rvt_lookup(struct rvt_thread *th, struct pg_key key, struct rvt_view *out);
-/* Looks up n keys with their slots prefetched ahead; out[i] is zeroed for a missing key.
- * Returns how many were found. */
+/* Looks up n keys with their slots prefetched ahead; out[i] as rvt_lookup fills it. Returns how
+ * many hold a body. */
 unsigned rvt_lookup_burst(struct rvt_thread *th, const struct pg_key *keys, unsigned n,
 			  struct rvt_view *out);
 

@@ -8,9 +8,10 @@
  * The order of the checks is the order of their cost and of what they mean:
  *
  *   1. The version table answers "held already" from one cache line (rvt.c) for a copy older
- *      than ours and from the held body for an equal version (pg_record_order): a duplicate
- *      costs a hash and a probe, never a signature check. verify_burst() issues the table
- *      probes of 32 records, then the loads of their held bodies, before deciding any.
+ *      than ours (or than the version an expired record's key remembers) and from the held
+ *      body for an equal version (pg_record_order): a duplicate costs a hash and a probe,
+ *      never a signature check. verify_burst() issues the table probes of 32 records, then
+ *      the loads of their held bodies, before deciding any.
  *   2. The attribute block is checked (a decoded view passed this already; a view built by
  *      hand may not have) and the security data is decoded strictly (secdata.c): no crypto
  *      on a malformed one, and nothing malformed enters the deferred queue.
@@ -399,14 +400,16 @@ int verify_judge(struct verify *v, const struct pg_record *rec)
  * so a second copy with the same security data and another field is either a forgery or an
  * Ed25519 / SHA-256 collision, and dropping it is what verification would do. That test reads
  * the held body's pointer line and its security data, not its modifier; anything else goes
- * through pg_record_order.
+ * through pg_record_order. A key whose record expired holds no body but remembers the version
+ * it dropped, and the table refuses copies at or below it, so a late copy of an expired record
+ * is a duplicate here too, not a signature check whose result the table would throw away.
  */
 static bool held_in(const struct rvt_view *w, const struct pg_record *rec)
 {
 	const struct pg_record *b = w->body;
 
-	if (!b)
-		return false;
+	if (!b) /* nothing held; a removed (expired) key remembers its version: older is stale */
+		return w->version >= rec->version;
 	if (w->version != rec->version)
 		return w->version > rec->version;
 	if (rec->secdata_len != 0 && b->secdata_len == rec->secdata_len &&
@@ -419,8 +422,9 @@ bool verify_held(struct verify *v, const struct pg_record *rec, struct pg_key ke
 {
 	struct rvt_view view;
 
-	if (!v->rvt || rvt_lookup(v->rvt, key, &view) != 0)
+	if (!v->rvt)
 		return false;
+	rvt_lookup(v->rvt, key, &view); /* fills the view, a removed key's version included */
 	return held_in(&view, rec);
 }
 

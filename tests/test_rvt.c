@@ -406,6 +406,12 @@ Test(rvt, compact)
 	}
 	for (uint32_t i = 0; i < 64; i += 2)
 		cr_assert_eq(rvt_remove_expired(th, key_of(i), held[i]), 0);
+	/* a removed key is not found, but its view says which version it dropped (issue 12) */
+	cr_expect_eq(rvt_lookup(th, key_of(0), &v), PG_E_NOT_FOUND);
+	cr_expect_eq(v.version, v1.version, "a removed key's view remembers its version");
+	cr_expect_null(v.body);
+	cr_expect_eq(rvt_lookup(th, key_of(1000), &v), PG_E_NOT_FOUND);
+	cr_expect_eq(v.version, 0, "a key never seen has no version");
 	b = body_new(&v1, 64, 0);
 	cr_expect_eq(rvt_insert(th, key_of(64), b), PG_E_TABLE_FULL, "removed keys still count");
 	cr_expect_eq(rvt_compact(t), -EBUSY, "compaction is exclusive");

@@ -497,6 +497,35 @@ Test(verify, only_administrators_modify_others_records)
 	verify_destroy(v);
 }
 
+/* A record that expired leaves its key remembering the version; a late copy of it is a
+ * duplicate (one table probe), not another signature check counted as accepted (issue 12). */
+Test(verify, late_copies_of_an_expired_record_are_duplicates)
+{
+	static struct fx_rec t, t2;
+
+	for (size_t b = 0; b < PG_ARRAY_SIZE(backends); b++) {
+		struct verify *v = verifier(backends[b]);
+		struct rvt_view w;
+
+		fx_rec_init(&t, alice.name, NULL, 1, (uint32_t)(70 + b));
+		fx_sign(&t, &alice);
+		cr_assert_eq(deliver(v, &t, NOW), 0);
+		cr_assert_eq(rvt_lookup(th, key_of(&t.view), &w), 0);
+		cr_assert_eq(rvt_remove_expired(th, key_of(&t.view), w.body), 0);
+		rvt_quiescent(th);
+		cr_assert_eq(deliver(v, &t, NOW), PG_E_STALE, "backend %zu: late copy", b);
+		cr_assert_eq(verify_burst(v, &t.view, 1, NOW, (int[1]){ 0 }), 0);
+		cr_assert_eq(stats(v).sig_checks, 1, "one signature check, for the first copy");
+		cr_assert_eq(stats(v).accepted, 1);
+		cr_assert_eq(stats(v).duplicates, 2);
+		/* a newer version after the expiry is a new record */
+		fx_rec_init(&t2, alice.name, alice.name, 2, (uint32_t)(70 + b));
+		fx_sign(&t2, &alice);
+		cr_assert_eq(deliver(v, &t2, NOW), 0);
+		verify_destroy(v);
+	}
+}
+
 /* A view built by hand (not decoded) with a bad attribute block and an unknown signer: the
  * encoder does not check attributes, so it used to be queued, and re-validating it when the
  * key table changed aborted the node. Now it is refused before the queue. */
