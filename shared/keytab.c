@@ -29,12 +29,14 @@
  *   fstat refuses it.
  * - create uses O_EXCL with mode 0640, and a taken name is refused, never opened for writing,
  *   reused or removed (keytab.h, pg_keytab_create, says what the caller does then). A memfd,
- *   which starts at mode 0777, gets mode 0640 too, so attach_fd accepts it.
+ *   which starts at mode 0777, gets mode 0640 too, so attach_fd accepts it, and is sealed
+ *   against shrinking (F_SEAL_SHRINK, and F_SEAL_SEAL so that no seal is added later).
  *
  * This stops other users, not root or the owner: root may write anything, and the owner may
- * chmod or shrink the segment after readers attached (see LIMITATIONS). Another user can still
- * take the name first and keep the control plane from creating it (a denial of service, not a
- * forgery: create and attach both refuse that segment, with PG_E_KEYTAB_OWNER).
+ * chmod a segment, or shrink a named one, after readers attached (see LIMITATIONS; shm names
+ * cannot be sealed). Another user can still take the name first and keep the control plane
+ * from creating it (a denial of service, not a forgery: create and attach both refuse that
+ * segment, with PG_E_KEYTAB_OWNER).
  *
  * HOW IT WORKS
  *
@@ -96,8 +98,9 @@
  *   a PROT_READ mapping allows (a 16-byte atomic load would be a cmpxchg16b and fault).
  * - Readers trust the header fields they validated at attach (copied into the handle), and a
  *   writer never resizes the segment: a file truncated under an attached reader makes its
- *   loads fault (SIGBUS), as with any shared mapping. Only the owner or root can do that (no
- *   one else may write the segment, see WHO IS TRUSTED), and both are trusted anyway.
+ *   loads fault (SIGBUS), as with any shared mapping. Only the owner or root can do that to a
+ *   named segment (no one else may write it, see WHO IS TRUSTED), and both are trusted anyway;
+ *   nobody can do it to a memfd segment, which is sealed against shrinking.
  * - The segment is in native byte order and only for processes on this host.
  */
 #include <errno.h>
@@ -328,11 +331,13 @@ static int open_new_segment(const char *name)
 			return errno == EEXIST ? name_taken(name) : -errno;
 		return fd;
 	}
-	fd = memfd_create("pg-keytab", MFD_CLOEXEC);
+	fd = memfd_create("pg-keytab", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	/* A memfd starts at 0777, which attach_fd would refuse as writable by anyone. */
-	if (fchmod(fd, SEGMENT_MODE) != 0) {
+	/* A memfd starts at 0777, which attach_fd would refuse as writable by anyone. Sealed, it
+	 * can grow (create's ftruncate) but never shrink under a reader's mapping (SIGBUS). */
+	if (fchmod(fd, SEGMENT_MODE) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
 		err = -errno;
 		close(fd);
 		return err;

@@ -100,9 +100,10 @@ struct pg_keytab;
 
 /*
  * Creates the segment, owned by the caller's euid and mode 0640 (less if the umask says so):
- * shm_open(name) with O_EXCL ("/pg-keytab-..."), or a memfd if name is NULL; nslots a power of
- * two in [PG_KEYTAB_MIN_SLOTS, PG_KEYTAB_MAX_SLOTS]. Returns 0 and *out, PG_E_KEYTAB_EXISTS or
- * PG_E_KEYTAB_OWNER if the name exists, -EINVAL on bad arguments, or -errno.
+ * shm_open(name) with O_EXCL ("/pg-keytab-..."), or if name is NULL a memfd sealed against
+ * shrinking (F_SEAL_SHRINK, F_SEAL_SEAL); nslots a power of two in [PG_KEYTAB_MIN_SLOTS,
+ * PG_KEYTAB_MAX_SLOTS]. Returns 0 and *out, PG_E_KEYTAB_EXISTS or PG_E_KEYTAB_OWNER if the
+ * name exists, -EINVAL on bad arguments, or -errno.
  *
  * An existing name is never opened for writing, truncated, reused or removed: create refuses
  * it, with PG_E_KEYTAB_OWNER if another user owns it (someone took the name: readers refuse
@@ -157,8 +158,9 @@ int pg_keytab_revoke(struct pg_keytab *kt, const uint8_t key_id[PG_KEYTAB_ID_LEN
  * -ENOENT, -EINVAL (a bad name) or -errno; on failure nothing stays mapped or open.
  *
  * After attach the reader trusts the owner: the owner (or root) could still chmod the segment,
- * or shrink it, which makes this reader's loads past the new end fault (SIGBUS), as with any
- * shared mapping. Nobody else can: they have no write permission.
+ * or shrink a named one, which makes this reader's loads past the new end fault (SIGBUS), as
+ * with any shared mapping. Nobody else can: they have no write permission. A memfd from
+ * pg_keytab_create is sealed: nobody can shrink it.
  */
 int pg_keytab_attach_owned(const char *name, uid_t owner, struct pg_keytab **out);
 

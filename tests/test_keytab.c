@@ -668,6 +668,30 @@ Test(keytab, create_makes_a_private_segment, .fini = cleanup)
 	pg_keytab_destroy(w);
 }
 
+Test(keytab, memfd_segment_cannot_shrink_under_readers)
+{
+	uint8_t pk[PG_KEYTAB_PUBKEY_LEN] = { 5 };
+	struct pg_keytab *w, *r;
+	struct pg_keytab_entry e;
+	int fd;
+
+	make_id(0, ids[0]);
+	cr_assert_eq(pg_keytab_create(NULL, 64, &w), 0);
+	cr_assert_eq(pg_keytab_publish(w, ids[0], pk, PG_KEYTAB_ROLE_MEMBER, 0, 1), 0);
+	fd = pg_keytab_fd(w);
+	cr_assert_eq(pg_keytab_attach_fd(fd, &r), 0);
+	cr_assert_eq(fcntl(fd, F_GET_SEALS), F_SEAL_SHRINK | F_SEAL_SEAL);
+	/* Not even the writer's own descriptor can cut the pages from under the reader (had it
+	 * worked, the lookup below would die of SIGBUS); growing stays allowed. */
+	errno = 0;
+	cr_assert_eq(ftruncate(fd, 128), -1, "a memfd segment was shrunk");
+	cr_assert_eq(errno, EPERM);
+	cr_assert_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), -1, "a seal was added after create");
+	cr_assert_eq(pg_keytab_lookup(r, ids[0], &e), 0);
+	pg_keytab_detach(r);
+	pg_keytab_destroy(w);
+}
+
 /* The segment's bytes, to show that a refused create did not touch them. */
 static void snapshot(int fd, struct stat *st, uint8_t *buf, size_t len)
 {
