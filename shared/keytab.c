@@ -11,6 +11,33 @@
  * inherited the handle gets PG_E_KEYTAB_NOT_WRITER), and two threads writing at once trip an
  * assertion. The writer trusts its caller: the keys it is given are verified ones.
  *
+ * WHO IS TRUSTED
+ *
+ * A reader trusts every key in the segment, so it must know who wrote it, and the name says
+ * nothing: shm names live in /dev/shm, where every local user may create files. A user who
+ * creates the name first (say while the control plane restarts) would otherwise have the
+ * dataplane check signatures against their keys. So a reader trusts a segment by its owner:
+ *
+ * - attach checks, with fstat on the descriptor it then maps (no stat of the name that the
+ *   file could be swapped under), that the segment is owned by the writer's uid (by default
+ *   the reader's own euid) and that neither group nor others may write it. A POSIX ACL that
+ *   grants a write shows in the group bits of the mode (its mask), so it is refused too.
+ * - attach sizes its mapping from that fstat and checks the size against the header before it
+ *   reads past the header, so a truncated segment is refused with an error instead of faulting
+ *   (SIGBUS) on the missing pages.
+ * - attach opens the name O_NONBLOCK, so a FIFO planted under it cannot hang the reader before
+ *   fstat refuses it.
+ * - create uses O_EXCL with mode 0640, and a taken name is refused, never opened for writing,
+ *   reused or removed (keytab.h, pg_keytab_create, says what the caller does then). A memfd,
+ *   which starts at mode 0777, gets mode 0640 too, so attach_fd accepts it, and is sealed
+ *   against shrinking (F_SEAL_SHRINK, and F_SEAL_SEAL so that no seal is added later).
+ *
+ * This stops other users, not root or the owner: root may write anything, and the owner may
+ * chmod a segment, or shrink a named one, after readers attached (see LIMITATIONS; shm names
+ * cannot be sealed). Another user can still take the name first and keep the control plane
+ * from creating it (a denial of service, not a forgery: create and attach both refuse that
+ * segment, with PG_E_KEYTAB_OWNER).
+ *
  * HOW IT WORKS
  *
  * The slots are themselves the hash index: open addressing with linear probing, home slot =
@@ -71,7 +98,9 @@
  *   a PROT_READ mapping allows (a 16-byte atomic load would be a cmpxchg16b and fault).
  * - Readers trust the header fields they validated at attach (copied into the handle), and a
  *   writer never resizes the segment: a file truncated under an attached reader makes its
- *   loads fault (SIGBUS), as with any shared mapping.
+ *   loads fault (SIGBUS), as with any shared mapping. Only the owner or root can do that to a
+ *   named segment (no one else may write it, see WHO IS TRUSTED), and both are trusted anyway;
+ *   nobody can do it to a memfd segment, which is sealed against shrinking.
  * - The segment is in native byte order and only for processes on this host.
  */
 #include <errno.h>
@@ -92,6 +121,9 @@
 
 #define ID_WORDS  (PG_KEYTAB_ID_LEN / 8)
 #define KEY_WORDS (PG_KEYTAB_PUBKEY_LEN / 8)
+
+/* Owner reads and writes, group reads: never a write bit for group or others (attach checks). */
+#define SEGMENT_MODE 0640
 
 struct pg_keytab {
 	void *map;
@@ -259,6 +291,60 @@ static void writer_leave(struct pg_keytab *kt)
 	pg_store_release(&kt->writing, 0);
 }
 
+/* The reader's rules for trusting a segment (WHO IS TRUSTED); 0 or the PG_E_KEYTAB_* broken. */
+static int check_trust(const struct stat *st, uid_t owner)
+{
+	if (st->st_uid != owner)
+		return PG_E_KEYTAB_OWNER;
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return PG_E_KEYTAB_MODE;
+	return 0;
+}
+
+/*
+ * Why create found its name taken: PG_E_KEYTAB_OWNER if another user owns it, else
+ * PG_E_KEYTAB_EXISTS (also when it cannot be opened to tell: it is refused either way).
+ * Opened read-only and non-blocking, for fstat only: nothing is read, written or removed.
+ */
+static int name_taken(const char *name)
+{
+	int fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+	int err = PG_E_KEYTAB_EXISTS;
+	struct stat st;
+
+	if (fd < 0)
+		return err;
+	if (fstat(fd, &st) == 0 && st.st_uid != geteuid())
+		err = PG_E_KEYTAB_OWNER;
+	close(fd);
+	return err;
+}
+
+/* Opens a new segment: the name, only if nobody has it (O_EXCL), or a memfd. fd or -error. */
+static int open_new_segment(const char *name)
+{
+	int fd, err;
+
+	if (name) {
+		fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, SEGMENT_MODE);
+		if (fd < 0)
+			return errno == EEXIST ? name_taken(name) : -errno;
+		return fd;
+	}
+	fd = memfd_create("pg-keytab", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	/* A memfd starts at 0777, which attach_fd would refuse as writable by anyone. Sealed, it
+	 * can grow (create's ftruncate) but never shrink under a reader's mapping (SIGBUS). */
+	if (fchmod(fd, SEGMENT_MODE) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 int pg_keytab_create(const char *name, uint32_t nslots, struct pg_keytab **out)
 {
 	size_t len = segment_len(nslots);
@@ -281,13 +367,11 @@ int pg_keytab_create(const char *name, uint32_t nslots, struct pg_keytab **out)
 			err = -ENOMEM;
 			goto err_free_handle;
 		}
-		kt->fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	} else {
-		kt->fd = memfd_create("pg-keytab", MFD_CLOEXEC);
 	}
+	kt->fd = open_new_segment(name);
 	if (kt->fd < 0) {
-		err = -errno;
-		goto err_free_handle;
+		err = kt->fd;
+		goto err_free_handle; /* not ours: a taken name is left as it is */
 	}
 	if (ftruncate(kt->fd, (off_t)len) != 0) {
 		err = -errno;
@@ -482,7 +566,7 @@ static int check_header(struct pg_keytab_hdr *hdr, size_t len)
 	return 0;
 }
 
-int pg_keytab_attach_fd(int fd, struct pg_keytab **out)
+int pg_keytab_attach_fd_owned(int fd, uid_t owner, struct pg_keytab **out)
 {
 	struct pg_keytab *kt;
 	struct stat st;
@@ -490,8 +574,13 @@ int pg_keytab_attach_fd(int fd, struct pg_keytab **out)
 	int err;
 
 	*out = NULL;
+	/* The descriptor we map, not the name: what is checked is what gets mapped. */
 	if (fstat(fd, &st) != 0)
 		return -errno;
+	err = check_trust(&st, owner);
+	if (err)
+		return err;
+	/* Sized by this fstat: a short segment is refused, never mapped and faulted on (SIGBUS). */
 	if (st.st_size < (off_t)sizeof(struct pg_keytab_hdr))
 		return PG_E_KEYTAB_TOO_SMALL;
 	if (st.st_size > (off_t)segment_len(PG_KEYTAB_MAX_SLOTS))
@@ -525,19 +614,30 @@ err_free_handle:
 	return err;
 }
 
-int pg_keytab_attach(const char *name, struct pg_keytab **out)
+int pg_keytab_attach_fd(int fd, struct pg_keytab **out)
+{
+	return pg_keytab_attach_fd_owned(fd, geteuid(), out);
+}
+
+int pg_keytab_attach_owned(const char *name, uid_t owner, struct pg_keytab **out)
 {
 	int fd, err;
 
 	*out = NULL;
 	if (!valid_name(name))
 		return -EINVAL;
-	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	/* O_NONBLOCK: a FIFO planted under the name must not hang us before fstat refuses it. */
+	fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	err = pg_keytab_attach_fd(fd, out);
+	err = pg_keytab_attach_fd_owned(fd, owner, out);
 	close(fd); /* the mapping stays */
 	return err;
+}
+
+int pg_keytab_attach(const char *name, struct pg_keytab **out)
+{
+	return pg_keytab_attach_owned(name, geteuid(), out);
 }
 
 void pg_keytab_detach(struct pg_keytab *kt)

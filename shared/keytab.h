@@ -8,6 +8,10 @@
  * that created it; any number of processes and threads read it without locks and never see a
  * half-written slot. How that works is in keytab.c ("HOW IT WORKS").
  *
+ * A segment's name lives in a namespace every local user can create names in (/dev/shm), so a
+ * reader trusts a segment by who owns it, never by its name: see pg_keytab_attach_owned and
+ * keytab.c ("WHO IS TRUSTED").
+ *
  * The segment, in the host's native byte order (it never leaves the machine):
  *
  *   header  128 bytes  struct pg_keytab_hdr
@@ -24,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define PG_KEYTAB_MAGIC	     0x544b4750u /* "PGKT" in a little-endian dump */
 #define PG_KEYTAB_LAYOUT     1u
@@ -94,9 +99,19 @@ struct pg_keytab;
 /* Writer side: the control plane process, and only it (enforced, see keytab.c). */
 
 /*
- * Creates the segment: shm_open(name) with O_EXCL, mode 0640 ("/pg-keytab-..."), or a memfd
- * if name is NULL; nslots a power of two in [PG_KEYTAB_MIN_SLOTS, PG_KEYTAB_MAX_SLOTS].
- * Returns 0 and *out, -EEXIST if the name exists, -EINVAL on bad arguments, or -errno.
+ * Creates the segment, owned by the caller's euid and mode 0640 (less if the umask says so):
+ * shm_open(name) with O_EXCL ("/pg-keytab-..."), or if name is NULL a memfd sealed against
+ * shrinking (F_SEAL_SHRINK, F_SEAL_SEAL); nslots a power of two in [PG_KEYTAB_MIN_SLOTS,
+ * PG_KEYTAB_MAX_SLOTS]. Returns 0 and *out, PG_E_KEYTAB_EXISTS or PG_E_KEYTAB_OWNER if the
+ * name exists, -EINVAL on bad arguments, or -errno.
+ *
+ * An existing name is never opened for writing, truncated, reused or removed: create refuses
+ * it, with PG_E_KEYTAB_OWNER if another user owns it (someone took the name: readers refuse
+ * that segment too, and only its owner or root can remove it), else PG_E_KEYTAB_EXISTS (ours:
+ * a writer of ours still runs, or one died and left it). Only the caller can tell a dead
+ * writer's segment from a live one (e.g. by its own lock or pid file); after a crash it calls
+ * pg_keytab_unlink(name) and creates again, and a PG_E_KEYTAB_OWNER then means another user
+ * took the name in between: do not start.
  */
 int pg_keytab_create(const char *name, uint32_t nslots, struct pg_keytab **out);
 
@@ -134,13 +149,32 @@ int pg_keytab_revoke(struct pg_keytab *kt, const uint8_t key_id[PG_KEYTAB_ID_LEN
 /* Reader side: the dataplane, any number of processes and threads, no locks. */
 
 /*
- * Maps the segment "name" read-only and validates its header. Returns 0 and *out, or -ENOENT,
- * PG_E_KEYTAB_TOO_SMALL, PG_E_KEYTAB_MAGIC, PG_E_KEYTAB_LAYOUT, PG_E_KEYTAB_SIZE, -errno;
- * on failure nothing stays mapped or open.
+ * Maps the segment "name" read-only if user owner (the writer's) made it; validates its header.
+ * Checked on the opened descriptor (fstat), in this order, before anything is mapped: the
+ * segment is owned by uid owner (PG_E_KEYTAB_OWNER), it is not writable by group or others
+ * (PG_E_KEYTAB_MODE), and its size holds a header (PG_E_KEYTAB_TOO_SMALL) and is what the
+ * header says (PG_E_KEYTAB_SIZE, which also catches a truncated segment); then the header
+ * (PG_E_KEYTAB_MAGIC, PG_E_KEYTAB_LAYOUT, PG_E_KEYTAB_SIZE). Returns 0 and *out, one of those,
+ * -ENOENT, -EINVAL (a bad name) or -errno; on failure nothing stays mapped or open.
+ *
+ * After attach the reader trusts the owner: the owner (or root) could still chmod the segment,
+ * or shrink a named one, which makes this reader's loads past the new end fault (SIGBUS), as
+ * with any shared mapping. Nobody else can: they have no write permission. A memfd from
+ * pg_keytab_create is sealed: nobody can shrink it.
  */
+int pg_keytab_attach_owned(const char *name, uid_t owner, struct pg_keytab **out);
+
+/* pg_keytab_attach_owned(name, geteuid(), out): for a writer that runs as the same user. */
 int pg_keytab_attach(const char *name, struct pg_keytab **out);
 
-/* As pg_keytab_attach, for an open descriptor of the segment (not consumed: close it after). */
+/*
+ * As pg_keytab_attach_owned, for an open descriptor of the segment (not consumed: close it
+ * after), with the same checks: a descriptor handed over by another process is no more trusted
+ * than a name.
+ */
+int pg_keytab_attach_fd_owned(int fd, uid_t owner, struct pg_keytab **out);
+
+/* pg_keytab_attach_fd_owned(fd, geteuid(), out). */
 int pg_keytab_attach_fd(int fd, struct pg_keytab **out);
 
 /* Unmaps a reader's segment. */

@@ -63,6 +63,12 @@ static const struct err_text texts[] = {
 	E(PG_E_KEYTAB_REVOKED, "key is revoked: a revoked key cannot be renewed"),
 	E(PG_E_KEYTAB_NOT_WRITER, "only the process that created the key table may write it"),
 	E(PG_E_KEYTAB_DUPLICATE, "key id already in the key table: renew it with update"),
+	E(PG_E_KEYTAB_OWNER, "key table segment owned by another user than its writer's: refused "
+			     "(did someone else create its name?)"),
+	E(PG_E_KEYTAB_MODE,
+	  "key table segment writable by group or others: refused (anyone could forge its keys)"),
+	E(PG_E_KEYTAB_EXISTS, "a key table of this name exists: its writer still runs, or died and "
+			      "left it (remove it with pg_keytab_unlink)"),
 	E(PG_E_SIG_UNSIGNED, "record carries no security data (unsigned)"),
 	E(PG_E_SIG_MALFORMED,
 	  "security data malformed: unknown format or kind, wrong length, reserved bytes set, or "

@@ -3,10 +3,12 @@
  *
  * A numbered table of writer and reader operations with the state each must leave; the table
  * full bound; creation arguments and the single-writer rule; a numbered table of damaged
- * headers, each refused with its own error and nothing left mapped or open. Then the seqlock
- * under load: keytab_child.c runs a writer at full speed against checking readers, as processes
- * and as threads, and these tests check its exit status and every party's report (that program
- * is separate so that it can also run under TSan, where Criterion cannot start).
+ * headers, each refused with its own error and nothing left mapped or open; trust: a segment
+ * of another user, one that group or others may write, a short one, a FIFO under its name are
+ * refused, and create never takes over a name that exists (keytab.c, "WHO IS TRUSTED"). Then
+ * the seqlock under load: keytab_child.c runs a writer at full speed against checking readers,
+ * as processes and as threads, and these tests check its exit status and every party's report
+ * (that program is separate so that it can also run under TSan, where Criterion cannot start).
  */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
@@ -32,6 +34,7 @@
 enum {
 	MAX_KEYS = 1024 + 256,
 	MAX_PARTIES = 8,
+	SEG64_LEN = 128 + 64 * 128, /* bytes of a 64-slot segment */
 };
 
 /* Key ids of keys 0..MAX_KEYS (make_id, keytab_keys.h). */
@@ -297,7 +300,7 @@ Test(keytab, create_arguments, .fini = cleanup)
 			cr_assert_null(w, "row %d", rows[i].no);
 	}
 	/* w is row 9's: a second writer on the same name is refused. */
-	cr_assert_eq(pg_keytab_create(seg_name, 64, &again), -EEXIST);
+	cr_assert_eq(pg_keytab_create(seg_name, 64, &again), PG_E_KEYTAB_EXISTS);
 	cr_assert_eq(pg_keytab_attach("/pg-keytab-test-no-such-name", &again), -ENOENT);
 	cr_assert_null(again);
 	pg_keytab_destroy(w);
@@ -447,6 +450,335 @@ Test(keytab, header_validation, .fini = cleanup)
 		cr_assert_eq(open_fds(), fds, "row %d: a descriptor was left", row->no);
 		pg_keytab_destroy(w); /* unmaps without touching the (maybe truncated) pages */
 	}
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Trust: a segment is trusted by its owner and mode, never by its name. */
+
+/*
+ * Gives the segment to another user, as if that user had created the name first. Returns the
+ * uid, or -1 if this process may not (it needs root or CAP_CHOWN; CI runs as root).
+ */
+static uid_t give_away(int fd)
+{
+	uid_t other = geteuid() == 65534 ? 65533 : 65534; /* "nobody", or its neighbour */
+
+	if (fchown(fd, other, (gid_t)-1) == 0)
+		return other;
+	cr_log_warn("cannot give a segment to uid %d (%s): needs root or CAP_CHOWN", (int)other,
+		    strerror(errno));
+	return (uid_t)-1;
+}
+
+/* For a test that is about another user's segment: give it away, or skip the whole test. */
+static uid_t give_away_or_skip(int fd)
+{
+	uid_t other = give_away(fd);
+
+	if (other == (uid_t)-1) {
+		close(fd);
+		cleanup();
+		cr_skip_test("needs root or CAP_CHOWN to make a segment of another user");
+	}
+	return other;
+}
+
+/* A new 64-slot segment under a new name; returns a read-write descriptor to change it by. */
+static int new_segment(struct pg_keytab **w)
+{
+	int fd;
+
+	new_name();
+	cr_assert_eq(pg_keytab_create(seg_name, 64, w), 0);
+	fd = shm_open(seg_name, O_RDWR, 0);
+	cr_assert_geq(fd, 0);
+	return fd;
+}
+
+/* Both attach paths refuse the segment with want, and leave no mapping or descriptor. */
+static void expect_refused(int fd, int want, const char *what)
+{
+	int maps = mappings_of(seg_name), fds = open_fds(), got;
+	struct pg_keytab *r;
+
+	got = pg_keytab_attach(seg_name, &r);
+	cr_assert_eq(got, want, "%s, by name: got %s, want %s", what, pg_strerror_name(got),
+		     pg_strerror_name(want));
+	cr_assert_null(r, "%s", what);
+	got = pg_keytab_attach_fd(fd, &r);
+	cr_assert_eq(got, want, "%s, by fd: got %s, want %s", what, pg_strerror_name(got),
+		     pg_strerror_name(want));
+	cr_assert_null(r, "%s", what);
+	cr_assert_eq(mappings_of(seg_name), maps, "%s: a mapping was left", what);
+	cr_assert_eq(open_fds(), fds, "%s: a descriptor was left", what);
+}
+
+Test(keytab, segment_of_another_user_refused, .fini = cleanup)
+{
+	uint8_t pk[PG_KEYTAB_PUBKEY_LEN] = { 7 };
+	struct pg_keytab *w, *r;
+	struct pg_keytab_entry e;
+	uid_t other;
+	int fd;
+
+	/* A sound key table in every other respect: only its owner is wrong. */
+	make_id(0, ids[0]);
+	fd = new_segment(&w);
+	cr_assert_eq(pg_keytab_publish(w, ids[0], pk, PG_KEYTAB_ROLE_ADMIN, 0, 1), 0);
+	other = give_away_or_skip(fd);
+	expect_refused(fd, PG_E_KEYTAB_OWNER, "owned by another uid");
+	cr_assert_eq(pg_keytab_attach_owned(seg_name, geteuid(), &r), PG_E_KEYTAB_OWNER);
+	cr_assert_eq(pg_keytab_attach_fd_owned(fd, geteuid(), &r), PG_E_KEYTAB_OWNER);
+	/* A reader told which user the writer runs as accepts that user's segment. */
+	cr_assert_eq(pg_keytab_attach_owned(seg_name, other, &r), 0);
+	cr_assert_eq(pg_keytab_lookup(r, ids[0], &e), 0);
+	pg_keytab_detach(r);
+	cr_assert_eq(pg_keytab_attach_fd_owned(fd, other, &r), 0);
+	pg_keytab_detach(r);
+	close(fd);
+	pg_keytab_destroy(w);
+}
+
+struct mode_row {
+	int no;
+	mode_t mode;
+	int want;
+};
+
+static const struct mode_row mode_rows[] = {
+	{ 1, 0640, 0 }, /* what create makes */
+	{ 2, 0600, 0 },
+	{ 3, 0644, 0 }, /* readable by all: public keys, not secrets */
+	{ 4, 0400, 0 },
+	{ 5, 0660, PG_E_KEYTAB_MODE }, /* group may write */
+	{ 6, 0620, PG_E_KEYTAB_MODE },
+	{ 7, 0602, PG_E_KEYTAB_MODE }, /* others may write */
+	{ 8, 0646, PG_E_KEYTAB_MODE },
+	{ 9, 0666, PG_E_KEYTAB_MODE },
+	{ 10, 0777, PG_E_KEYTAB_MODE }, /* a memfd's mode when nobody changed it */
+};
+
+Test(keytab, segment_writable_by_others_refused, .fini = cleanup)
+{
+	struct pg_keytab *w, *r;
+	int fd = new_segment(&w);
+
+	for (size_t i = 0; i < PG_ARRAY_SIZE(mode_rows); i++) {
+		const struct mode_row *row = &mode_rows[i];
+		char what[32];
+
+		snprintf(what, sizeof(what), "row %d (mode %03o)", row->no, (unsigned)row->mode);
+		cr_assert_eq(fchmod(fd, row->mode), 0, "%s", what);
+		if (row->want) {
+			expect_refused(fd, row->want, what);
+			continue;
+		}
+		cr_assert_eq(pg_keytab_attach(seg_name, &r), 0, "%s, by name", what);
+		pg_keytab_detach(r);
+		cr_assert_eq(pg_keytab_attach_fd(fd, &r), 0, "%s, by fd", what);
+		pg_keytab_detach(r);
+	}
+	close(fd);
+	pg_keytab_destroy(w);
+}
+
+struct trunc_row {
+	int no;
+	off_t len;
+	int want;
+};
+
+/* Shorter and shorter, so that each row cuts the one segment the rows before left intact. */
+static const struct trunc_row trunc_rows[] = {
+	{ 1, SEG64_LEN - 1, PG_E_KEYTAB_SIZE },	  /* one byte short */
+	{ 2, SEG64_LEN - 128, PG_E_KEYTAB_SIZE }, /* one slot short */
+	{ 3, 128, PG_E_KEYTAB_SIZE },		  /* the header, no slots */
+	{ 4, 64, PG_E_KEYTAB_TOO_SMALL },	  /* half a header */
+	{ 5, 0, PG_E_KEYTAB_TOO_SMALL },
+};
+
+Test(keytab, truncated_segment_refused_not_faulted_on, .fini = cleanup)
+{
+	struct pg_keytab *w;
+	int fd = new_segment(&w);
+
+	/* The size comes from fstat of the mapped descriptor: every short file is refused before
+	 * a load could touch a missing page (a SIGBUS would end this test as a crash). */
+	for (size_t i = 0; i < PG_ARRAY_SIZE(trunc_rows); i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "row %d (%lld bytes)", trunc_rows[i].no,
+			 (long long)trunc_rows[i].len);
+		cr_assert_eq(ftruncate(fd, trunc_rows[i].len), 0);
+		expect_refused(fd, trunc_rows[i].want, what);
+	}
+	/* Trust comes first: a short segment of another user is refused for its owner. */
+	if (give_away(fd) != (uid_t)-1)
+		expect_refused(fd, PG_E_KEYTAB_OWNER, "short and foreign");
+	close(fd);
+	pg_keytab_destroy(w);
+}
+
+Test(keytab, fifo_under_the_name_does_not_hang_attach, .fini = cleanup, .timeout = 20)
+{
+	char path[128];
+	struct pg_keytab *r;
+	int fd;
+
+	/* A FIFO that another user planted under the name: a blocking open would wait for a
+	 * writer that never comes. Ours here (so that owner and mode pass): it has no size. */
+	new_name();
+	snprintf(path, sizeof(path), "/dev/shm%s", seg_name);
+	cr_assert_eq(mkfifo(path, 0600), 0, "mkfifo %s: %s", path, strerror(errno));
+	cr_assert_eq(pg_keytab_attach(seg_name, &r), PG_E_KEYTAB_TOO_SMALL);
+	cr_assert_null(r);
+	fd = open(path, O_RDONLY | O_NONBLOCK);
+	cr_assert_geq(fd, 0);
+	if (give_away(fd) != (uid_t)-1)
+		cr_assert_eq(pg_keytab_attach(seg_name, &r), PG_E_KEYTAB_OWNER);
+	close(fd);
+}
+
+/* Owned by us and writable by nobody else: what attach, by name or by fd, accepts. */
+static void expect_private(int fd, const char *what)
+{
+	mode_t umask_now = umask(0);
+	struct stat st;
+
+	umask(umask_now);
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(st.st_uid, geteuid(), "%s: owner", what);
+	cr_assert_eq(st.st_mode & 0777, 0640 & ~umask_now, "%s: mode %03o", what,
+		     (unsigned)(st.st_mode & 0777));
+}
+
+Test(keytab, create_makes_a_private_segment, .fini = cleanup)
+{
+	struct pg_keytab *w, *r;
+
+	new_name();
+	cr_assert_eq(pg_keytab_create(seg_name, 64, &w), 0);
+	expect_private(pg_keytab_fd(w), "named segment");
+	pg_keytab_destroy(w);
+	/* A memfd starts at 0777: create must tighten it, or attach_fd refuses its own writer's. */
+	cr_assert_eq(pg_keytab_create(NULL, 64, &w), 0);
+	expect_private(pg_keytab_fd(w), "memfd");
+	cr_assert_eq(pg_keytab_attach_fd(pg_keytab_fd(w), &r), 0);
+	pg_keytab_detach(r);
+	pg_keytab_destroy(w);
+}
+
+Test(keytab, memfd_segment_cannot_shrink_under_readers)
+{
+	uint8_t pk[PG_KEYTAB_PUBKEY_LEN] = { 5 };
+	struct pg_keytab *w, *r;
+	struct pg_keytab_entry e;
+	int fd;
+
+	make_id(0, ids[0]);
+	cr_assert_eq(pg_keytab_create(NULL, 64, &w), 0);
+	cr_assert_eq(pg_keytab_publish(w, ids[0], pk, PG_KEYTAB_ROLE_MEMBER, 0, 1), 0);
+	fd = pg_keytab_fd(w);
+	cr_assert_eq(pg_keytab_attach_fd(fd, &r), 0);
+	cr_assert_eq(fcntl(fd, F_GET_SEALS), F_SEAL_SHRINK | F_SEAL_SEAL);
+	/* Not even the writer's own descriptor can cut the pages from under the reader (had it
+	 * worked, the lookup below would die of SIGBUS); growing stays allowed. */
+	errno = 0;
+	cr_assert_eq(ftruncate(fd, 128), -1, "a memfd segment was shrunk");
+	cr_assert_eq(errno, EPERM);
+	cr_assert_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), -1, "a seal was added after create");
+	cr_assert_eq(pg_keytab_lookup(r, ids[0], &e), 0);
+	pg_keytab_detach(r);
+	pg_keytab_destroy(w);
+}
+
+/* The segment's bytes, to show that a refused create did not touch them. */
+static void snapshot(int fd, struct stat *st, uint8_t *buf, size_t len)
+{
+	cr_assert_eq(fstat(fd, st), 0);
+	cr_assert_eq(pread(fd, buf, len, 0), (ssize_t)len);
+}
+
+static void expect_untouched(int fd, const struct stat *st0, const uint8_t *buf0, size_t len)
+{
+	static uint8_t buf[SEG64_LEN];
+	struct stat st;
+
+	PG_ASSERT(len <= sizeof(buf));
+	snapshot(fd, &st, buf, len);
+	cr_assert(st.st_ino == st0->st_ino && st.st_uid == st0->st_uid &&
+		      st.st_mode == st0->st_mode && st.st_size == st0->st_size,
+		  "a refused create changed the segment's inode, owner, mode or size");
+	cr_assert_eq(memcmp(buf, buf0, len), 0, "a refused create changed the segment's bytes");
+}
+
+Test(keytab, create_refuses_a_name_of_ours, .fini = cleanup)
+{
+	static uint8_t before[SEG64_LEN];
+	uint8_t pk[PG_KEYTAB_PUBKEY_LEN] = { 3 };
+	struct pg_keytab *w, *again, *r;
+	struct pg_keytab_entry e;
+	struct stat st;
+	int fd, status;
+
+	/* A live writer's segment: a second create gets PG_E_KEYTAB_EXISTS and changes nothing. */
+	make_id(0, ids[0]);
+	new_name();
+	cr_assert_eq(pg_keytab_create(seg_name, 64, &w), 0);
+	cr_assert_eq(pg_keytab_publish(w, ids[0], pk, PG_KEYTAB_ROLE_MEMBER, 0, 1), 0);
+	fd = shm_open(seg_name, O_RDONLY, 0);
+	cr_assert_geq(fd, 0);
+	snapshot(fd, &st, before, SEG64_LEN);
+	cr_assert_eq(pg_keytab_create(seg_name, 64, &again), PG_E_KEYTAB_EXISTS);
+	cr_assert_null(again);
+	expect_untouched(fd, &st, before, SEG64_LEN);
+	cr_assert_eq(pg_keytab_attach(seg_name, &r), 0, "the live segment keeps its name");
+	cr_assert_eq(pg_keytab_lookup(r, ids[0], &e), 0);
+	pg_keytab_detach(r);
+	close(fd);
+	pg_keytab_destroy(w);
+
+	/* A dead writer's segment (it exited without destroy): refused all the same, until the
+	 * caller, who alone knows that its writer is dead, removes it. */
+	new_name();
+	child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0)
+		_exit(pg_keytab_create(seg_name, 64, &w) == 0 ? 0 : 1);
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	child = 0;
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+	fd = shm_open(seg_name, O_RDONLY, 0);
+	cr_assert_geq(fd, 0);
+	snapshot(fd, &st, before, SEG64_LEN);
+	cr_assert_eq(pg_keytab_create(seg_name, 64, &again), PG_E_KEYTAB_EXISTS);
+	expect_untouched(fd, &st, before, SEG64_LEN);
+	close(fd);
+	cr_assert_eq(pg_keytab_unlink(seg_name), 0);
+	cr_assert_eq(pg_keytab_create(seg_name, 64, &w), 0);
+	pg_keytab_destroy(w);
+}
+
+Test(keytab, create_refuses_a_name_of_another_user, .fini = cleanup)
+{
+	static uint8_t before[SEG64_LEN];
+	struct pg_keytab *again;
+	struct stat st;
+	int fd;
+
+	/* Another user took the name first (what they put in it does not matter: it is refused
+	 * by its owner, before anything reads it). */
+	new_name();
+	fd = shm_open(seg_name, O_RDWR | O_CREAT | O_EXCL, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, SEG64_LEN), 0);
+	cr_assert_eq(pwrite(fd, "not ours", 8, 0), 8);
+	give_away_or_skip(fd);
+	snapshot(fd, &st, before, SEG64_LEN);
+	cr_assert_eq(pg_keytab_create(seg_name, 64, &again), PG_E_KEYTAB_OWNER);
+	cr_assert_null(again);
+	expect_untouched(fd, &st, before, SEG64_LEN);
+	close(fd);
 }
 
 /* ------------------------------------------------------------------------------------------ */
