@@ -114,6 +114,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "ed25519.h"
 #include "keytab.h"
 #include "pg_assert.h"
 #include "pg_atomic.h"
@@ -454,6 +455,9 @@ int pg_keytab_publish(struct pg_keytab *kt, const uint8_t key_id[PG_KEYTAB_ID_LE
 
 	if ((unsigned)role > PG_KEYTAB_ROLE_MAX || not_before_us > not_after_us)
 		return -EINVAL;
+	/* before the writer lock: a subgroup check is a scalar multiplication, tens of µs */
+	if (!pg_ed25519_key_ok(pubkey))
+		return PG_E_KEYTAB_BAD_KEY;
 	err = writer_enter(kt);
 	if (err)
 		return err;

@@ -126,8 +126,11 @@ int pg_keytab_fd(const struct pg_keytab *kt);
 
 /*
  * Publishes a key the caller has VERIFIED (its chain, and key_id == SHA-256(pubkey)): the
- * keytab trusts its writer and checks neither. Returns 0, PG_E_KEYTAB_DUPLICATE,
- * PG_E_KEYTAB_FULL, -EINVAL (role > MAX or not_before > not_after) or PG_E_KEYTAB_NOT_WRITER.
+ * keytab trusts its writer and checks neither. It does check the key itself: a small-order,
+ * non-canonical or mixed-order public key (shared/ed25519.h) is refused, since the signatures
+ * verifiers would accept for it depend on the library. Returns 0, PG_E_KEYTAB_BAD_KEY,
+ * PG_E_KEYTAB_DUPLICATE, PG_E_KEYTAB_FULL, -EINVAL (role > MAX or not_before > not_after) or
+ * PG_E_KEYTAB_NOT_WRITER.
  */
 int pg_keytab_publish(struct pg_keytab *kt, const uint8_t key_id[PG_KEYTAB_ID_LEN],
 		      const uint8_t pubkey[PG_KEYTAB_PUBKEY_LEN], enum pg_keytab_role role,

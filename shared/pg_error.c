@@ -69,6 +69,7 @@ static const struct err_text texts[] = {
 	  "key table segment writable by group or others: refused (anyone could forge its keys)"),
 	E(PG_E_KEYTAB_EXISTS, "a key table of this name exists: its writer still runs, or died and "
 			      "left it (remove it with pg_keytab_unlink)"),
+	E(PG_E_KEYTAB_BAD_KEY, "public key refused: not a canonical Ed25519 key of prime order"),
 	E(PG_E_SIG_UNSIGNED, "record carries no security data (unsigned)"),
 	E(PG_E_SIG_MALFORMED,
 	  "security data malformed: unknown format or kind, wrong length, reserved bytes set, or "

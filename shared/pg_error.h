@@ -66,6 +66,7 @@ enum pg_err {
 	PG_E_KEYTAB_OWNER = -(PG_E_BASE + 130),	     /* segment owned by another user */
 	PG_E_KEYTAB_MODE = -(PG_E_BASE + 131),	     /* segment writable by group or others */
 	PG_E_KEYTAB_EXISTS = -(PG_E_BASE + 132),     /* create: name taken (not by another user) */
+	PG_E_KEYTAB_BAD_KEY = -(PG_E_BASE + 133),    /* small-order / non-canonical public key */
 	/* record signatures (secdata.h, bundle.h, controlplane/sign.h, dataplane/verify.h) */
 	PG_E_SIG_UNSIGNED = -(PG_E_BASE + 140),	 /* record carries no security data */
 	PG_E_SIG_MALFORMED = -(PG_E_BASE + 141), /* security data not in its one valid encoding */

@@ -230,12 +230,48 @@ Test(keytab, entry_covers_table)
 	}
 }
 
+/* Small-order, non-canonical and mixed-order public keys are refused at publication
+ * (issue 12 item 2: the signatures verifiers accept for them depend on the library). */
+Test(keytab, weak_public_keys_are_refused)
+{
+	static const char *const bad[] = {
+		"0100000000000000000000000000000000000000000000000000000000000000", /* identity */
+		"0000000000000000000000000000000000000000000000000000000000000080", /* order 4 */
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* order 2 */
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", /* order 8 */
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85", /* order 8 */
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* y = p */
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", /* y = p + 1 */
+		"cdb267ce40c5cd45306fa5d2f29731459387dbf9eb933b7bd5aed9a765b88d4d", /* mixed order
+										     */
+		"0200000000000000000000000000000000000000000000000000000000000000", /* not a point
+										     */
+	};
+	uint8_t pk[PG_KEYTAB_PUBKEY_LEN];
+	struct pg_keytab *w;
+	size_t len;
+
+	cr_assert_eq(pg_keytab_create(NULL, 64, &w), 0);
+	for (size_t i = 0; i < PG_ARRAY_SIZE(bad); i++) {
+		make_id((uint32_t)i, ids[i]);
+		cr_assert_eq(sodium_hex2bin(pk, sizeof(pk), bad[i], 64, NULL, &len, NULL), 0);
+		cr_assert_eq(pg_keytab_publish(w, ids[i], pk, PG_KEYTAB_ROLE_MEMBER, 0, 1),
+			     PG_E_KEYTAB_BAD_KEY, "key %zu (%s)", i, bad[i]);
+	}
+	cr_assert_eq(pg_keytab_count(w), 0);
+	cr_assert_eq(pg_keytab_generation(w), 0, "a refused key changes nothing");
+	make_pubkey(0, pk);
+	cr_assert_eq(pg_keytab_publish(w, ids[0], pk, PG_KEYTAB_ROLE_MEMBER, 0, 1), 0);
+	pg_keytab_destroy(w);
+}
+
 Test(keytab, table_full)
 {
 	static const uint32_t sizes[] = { 8, 64, 1024 };
-	uint8_t pk[PG_KEYTAB_PUBKEY_LEN] = { 1 };
+	uint8_t pk[PG_KEYTAB_PUBKEY_LEN];
 	struct pg_keytab_entry e;
 
+	make_pubkey(1, pk); /* a real key: the table refuses others */
 	for (size_t i = 0; i < PG_ARRAY_SIZE(sizes); i++) {
 		struct pg_keytab *w;
 		uint32_t cap = sizes[i] / 4 * 3;
@@ -308,12 +344,13 @@ Test(keytab, create_arguments, .fini = cleanup)
 
 Test(keytab, single_writer, .fini = cleanup)
 {
-	uint8_t pk[PG_KEYTAB_PUBKEY_LEN] = { 0 };
+	uint8_t pk[PG_KEYTAB_PUBKEY_LEN];
 	struct pg_keytab *w, *r, *fdr;
 	struct pg_keytab_entry e;
 	int status;
 	pid_t pid;
 
+	make_pubkey(0, pk); /* a real key: the table refuses others */
 	make_id(0, ids[0]);
 	make_id(1, ids[1]);
 	new_name();
@@ -515,12 +552,13 @@ static void expect_refused(int fd, int want, const char *what)
 
 Test(keytab, segment_of_another_user_refused, .fini = cleanup)
 {
-	uint8_t pk[PG_KEYTAB_PUBKEY_LEN] = { 7 };
+	uint8_t pk[PG_KEYTAB_PUBKEY_LEN];
 	struct pg_keytab *w, *r;
 	struct pg_keytab_entry e;
 	uid_t other;
 	int fd;
 
+	make_pubkey(7, pk); /* a real key: the table refuses others */
 	/* A sound key table in every other respect: only its owner is wrong. */
 	make_id(0, ids[0]);
 	fd = new_segment(&w);
@@ -670,11 +708,12 @@ Test(keytab, create_makes_a_private_segment, .fini = cleanup)
 
 Test(keytab, memfd_segment_cannot_shrink_under_readers)
 {
-	uint8_t pk[PG_KEYTAB_PUBKEY_LEN] = { 5 };
+	uint8_t pk[PG_KEYTAB_PUBKEY_LEN];
 	struct pg_keytab *w, *r;
 	struct pg_keytab_entry e;
 	int fd;
 
+	make_pubkey(5, pk); /* a real key: the table refuses others */
 	make_id(0, ids[0]);
 	cr_assert_eq(pg_keytab_create(NULL, 64, &w), 0);
 	cr_assert_eq(pg_keytab_publish(w, ids[0], pk, PG_KEYTAB_ROLE_MEMBER, 0, 1), 0);
@@ -715,12 +754,13 @@ static void expect_untouched(int fd, const struct stat *st0, const uint8_t *buf0
 Test(keytab, create_refuses_a_name_of_ours, .fini = cleanup)
 {
 	static uint8_t before[SEG64_LEN];
-	uint8_t pk[PG_KEYTAB_PUBKEY_LEN] = { 3 };
+	uint8_t pk[PG_KEYTAB_PUBKEY_LEN];
 	struct pg_keytab *w, *again, *r;
 	struct pg_keytab_entry e;
 	struct stat st;
 	int fd, status;
 
+	make_pubkey(3, pk); /* a real key: the table refuses others */
 	/* A live writer's segment: a second create gets PG_E_KEYTAB_EXISTS and changes nothing. */
 	make_id(0, ids[0]);
 	new_name();
