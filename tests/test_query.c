@@ -5,7 +5,9 @@
  * table gives a query and whether it must match A and B; the reject table gives a query,
  * the code it must be rejected with and the byte offset reported. Every query is parsed from
  * a heap copy of exactly its length (no NUL after it), so ASan catches any read past the end.
- * A randomized differential test checks the wildcard matcher against a naive recursive one.
+ * Two randomized differential tests check the wildcard matcher against naive recursive ones,
+ * and the adversaries of a quadratic matcher must stay inside the work bound of query.h,
+ * counted in steps (pg_query_match_stats), not timed.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -728,24 +730,220 @@ Test(query, wildcard_differential)
 	cr_expect_lt(matched, 2 * ROUNDS - ROUNDS / 10);
 }
 
-/* A pattern that makes naive backtracking exponential finishes in O(pattern x text). */
-Test(query, wildcard_no_blowup)
-{
-	static char text[20000], query[256];
-	struct pg_attr attr = { .name = "s", .name_len = 1, .type = PG_ATTR_STRING };
-	static struct rec r;
-	struct pg_query *q;
-	size_t ql;
+/* ---- wildcard matcher: bounded work ------------------------------------------------- */
 
-	memset(text, 'a', sizeof(text));
+/* s = "pat" against an attribute of tl bytes of text: checks the answer, and that the work
+ * (pg_query_match_stats) stays inside the bound query.h promises for one wildcard clause,
+ * 2 x (text bytes + pattern bytes). */
+static void expect_bounded(const char *pat, const char *text, size_t tl, bool want)
+{
+	static char query[PG_QUERY_TEXT_MAX];
+	static struct rec r;
+	struct pg_attr attr = { .name = "s", .name_len = 1, .type = PG_ATTR_STRING };
+	struct pg_query_stats st = { 0 };
+	size_t pl = strlen(pat), ql;
+	uint64_t bound = 2 * ((uint64_t)tl + pl);
+	struct pg_query *q;
+
+	ql = (size_t)snprintf(query, sizeof(query), "s = \"%s\"", pat);
+	cr_assert_lt(ql, sizeof(query));
 	attr.v.str.ptr = text;
-	attr.v.str.len = sizeof(text);
+	attr.v.str.len = (uint32_t)tl;
 	rec_build(&r, &attr, 1);
-	ql = (size_t)sprintf(query, "s = \"");
-	for (int i = 0; i < 40; i++)
-		ql += (size_t)sprintf(query + ql, "*a");
-	ql += (size_t)sprintf(query + ql, "*b\"");
-	cr_assert_eq(parse(query, ql, &q, NULL), 0);
-	cr_expect(!pg_query_match(q, &r.r));
+	cr_assert_eq(parse(query, ql, &q, NULL), 0, "%.60s...", pat);
+	cr_expect_eq(pg_query_match_stats(q, &r.r, &st), want, "%.60s...", pat);
+	cr_log_info("%.40s... on %zu bytes: %llu steps, bound %llu", pat, tl,
+		    (unsigned long long)st.steps, (unsigned long long)bound);
+	cr_expect_leq(st.steps, bound, "%.60s... on %zu bytes: %llu steps, bound %llu", pat, tl,
+		      (unsigned long long)st.steps, (unsigned long long)bound);
 	pg_query_destroy(q);
+}
+
+/*
+ * The adversaries of the old matcher (greedy, retrying the last star one code point at a
+ * time): a long run after a star that almost matches everywhere in aaa...a. Each retry
+ * re-read the run, so they cost text x run steps: 29,030,001 for the first one against a
+ * bound of 62,006, 1,916,032 for the second (bound 60,132). Also the pattern that makes
+ * naive backtracking exponential, and the anchored forms.
+ */
+Test(query, wildcard_bounded_work)
+{
+	enum { T = 30000, RUN = 1000 };
+	static char text[T + 1], pat[4 * RUN];
+	size_t n = 0;
+
+	memset(text, 'a', T);
+	text[T] = 'b';
+
+	/* a literal run: *aaa...ab* */
+	pat[n++] = '*';
+	memset(pat + n, 'a', RUN);
+	n += RUN;
+	memcpy(pat + n, "b*", 3);
+	expect_bounded(pat, text, T, false);
+	expect_bounded(pat, text, T + 1, true);
+
+	/* a run with ? in it, as long as one may be: *a?a?...a?b* (PG_QUERY_WILD_RUN_MAX) */
+	n = 0;
+	pat[n++] = '*';
+	for (int i = 0; i < PG_QUERY_WILD_RUN_MAX / 2 - 1; i++) {
+		pat[n++] = 'a';
+		pat[n++] = '?';
+	}
+	pat[n++] = 'a';
+	memcpy(pat + n, "b*", 3);
+	expect_bounded(pat, text, T, false);
+	expect_bounded(pat, text, T + 1, true);
+
+	/* *a*a*...*a*b: exponential for naive backtracking */
+	n = 0;
+	for (int i = 0; i < 40; i++) {
+		pat[n++] = '*';
+		pat[n++] = 'a';
+	}
+	memcpy(pat + n, "*b", 3);
+	expect_bounded(pat, text, T, false);
+	expect_bounded(pat, text, T + 1, true);
+
+	/* anchored at both ends, and a long ? head */
+	memset(pat, 'a', RUN);
+	memcpy(pat + RUN, "*a?b", 5);
+	expect_bounded(pat, text, T, false);
+	expect_bounded(pat, text, T + 1, true);
+	memset(pat, '?', 3 * RUN);
+	memcpy(pat + 3 * RUN, "*ab", 4);
+	expect_bounded(pat, text, T, false);
+	expect_bounded(pat, text, T + 1, true);
+}
+
+/* A run between two stars that holds a ? has at most PG_QUERY_WILD_RUN_MAX code points
+ * (escapes, "" and multi-byte code points count one each); head, tail, literal runs and
+ * strings compared with < > <= >= have no such bound. */
+Test(query, wild_run_bound)
+{
+	static const struct {
+		int no;
+		const char *pre, *unit, *post; /* pre unit x count post */
+		int count, code;
+		size_t offset;
+	} rows[] = {
+		{ 1, "s = \"*", "?", "*\"", PG_QUERY_WILD_RUN_MAX, 0, 0 },
+		{ 2, "s = \"*", "?", "*\"", PG_QUERY_WILD_RUN_MAX + 1, PG_E_QUERY_TOO_COMPLEX, 6 },
+		{ 3, "s != \"a*b*", "?", "*\"", PG_QUERY_WILD_RUN_MAX + 1, PG_E_QUERY_TOO_COMPLEX,
+		  10 },
+		{ 4, "s = \"*?", "\xc3\xa9", "*\"", PG_QUERY_WILD_RUN_MAX - 1, 0, 0 },
+		{ 5, "s = \"*?", "\xc3\xa9", "*\"", PG_QUERY_WILD_RUN_MAX, PG_E_QUERY_TOO_COMPLEX,
+		  6 },
+		{ 6, "s = \"*?", "\\*", "*\"", PG_QUERY_WILD_RUN_MAX - 1, 0, 0 },
+		{ 7, "s = \"*?", "\"\"", "*\"", PG_QUERY_WILD_RUN_MAX, PG_E_QUERY_TOO_COMPLEX, 6 },
+		{ 8, "s = \"", "?", "*\"", 4 * PG_QUERY_WILD_RUN_MAX, 0, 0 },	/* head */
+		{ 9, "s = \"*", "?", "\"", 4 * PG_QUERY_WILD_RUN_MAX, 0, 0 },	/* tail */
+		{ 10, "s = \"*", "a", "*\"", 4 * PG_QUERY_WILD_RUN_MAX, 0, 0 }, /* literal */
+		{ 11, "s < \"*", "?", "*\"", 4 * PG_QUERY_WILD_RUN_MAX, 0, 0 }, /* not a pattern */
+		{ 12, "s = \"*", "\\?", "*\"", 4 * PG_QUERY_WILD_RUN_MAX, 0, 0 }, /* literal ? */
+	};
+	static struct buf b;
+
+	for (size_t i = 0; i < PG_ARRAY_SIZE(rows); i++) {
+		struct pg_query *q;
+
+		b.n = 0;
+		put(&b, rows[i].pre);
+		for (int k = 0; k < rows[i].count; k++)
+			put(&b, rows[i].unit);
+		put(&b, rows[i].post);
+		if (rows[i].code) {
+			expect_reject(rows[i].no, b.s, b.n, rows[i].code, rows[i].offset);
+			continue;
+		}
+		cr_expect_eq(parse(b.s, b.n, &q, NULL), 0, "row %d", rows[i].no);
+		pg_query_destroy(q);
+	}
+}
+
+/*
+ * Longer texts and patterns than wildcard_differential, shaped to stress the run searches:
+ * the text is random over a b and the pattern characters * ? \ (and one two-byte code
+ * point), and the pattern is cut from the text - stretches become *, code points ?, a few
+ * code points are changed - so it nearly matches, often in several places (periodic runs
+ * for KMP's borders, runs with ? for Shift-And). At most 3 stars keep the model fast.
+ */
+static const char *const dtxt_tok[] = { "a", "b", "*", "?", "\\", "\xc3\xa9" };
+static const char *const dpat_lit[] = { "a", "b", "\\*", "\\?", "\\\\", "\xc3\xa9" };
+
+enum { DT_ANY = -1, DT_STAR = -2 }; /* pattern tokens: >= 0 a literal dtxt_tok index */
+
+static bool dnaive(const int *p, size_t np, const int *t, size_t nt)
+{
+	if (np == 0)
+		return nt == 0;
+	if (p[0] == DT_STAR)
+		return dnaive(p + 1, np - 1, t, nt) || (nt > 0 && dnaive(p, np, t + 1, nt - 1));
+	if (nt == 0 || (p[0] != DT_ANY && p[0] != t[0]))
+		return false;
+	return dnaive(p + 1, np - 1, t + 1, nt - 1);
+}
+
+Test(query, wildcard_differential_long)
+{
+	enum { ROUNDS = 20000, TEXT_MAX = 48, STARS_MAX = 3 };
+	uint64_t seed = 0x2545f4914f6cdd1dull;
+	unsigned matched = 0;
+
+	for (unsigned round = 0; round < ROUNDS; round++) {
+		int t[TEXT_MAX], p[TEXT_MAX + STARS_MAX + 1]; /* a star may take no code point */
+		size_t nt = rng_next(&seed) % (TEXT_MAX + 1), np = 0, tl = 0, ql;
+		unsigned stars = 0, ab = 2 + (unsigned)(rng_next(&seed) % 2); /* a b, or more */
+		char text[TEXT_MAX * 2 + 1], query[(TEXT_MAX + STARS_MAX + 1) * 2 + 16];
+		struct pg_attr attr = { .name = "s", .name_len = 1, .type = PG_ATTR_STRING };
+		struct rec r;
+		struct pg_query *q;
+		bool want;
+
+		for (size_t i = 0; i < nt; i++) {
+			unsigned k = (unsigned)(rng_next(&seed) % 8);
+
+			t[i] = k < 6 ? (int)(k % ab) : (int)(rng_next(&seed) % 6);
+			tl += (size_t)sprintf(text + tl, "%s", dtxt_tok[t[i]]);
+		}
+		for (size_t i = 0; i < nt;) {
+			unsigned k = (unsigned)(rng_next(&seed) % 16);
+
+			if (k == 0 && stars < STARS_MAX) {
+				p[np++] = DT_STAR;
+				stars++;
+				i += rng_next(&seed) % 6; /* the star swallows 0..5 code points */
+			} else if (k < 4) {
+				p[np++] = DT_ANY;
+				i++;
+			} else if (k == 4) {
+				p[np++] = (int)(rng_next(&seed) % 6); /* likely a mismatch */
+				i++;
+			} else {
+				p[np++] = t[i++];
+			}
+		}
+		if (rng_next(&seed) % 4 == 0 && stars < STARS_MAX)
+			p[np++] = DT_STAR;
+		ql = (size_t)sprintf(query, "s = \"");
+		for (size_t i = 0; i < np; i++)
+			ql += (size_t)sprintf(query + ql, "%s",
+					      p[i] == DT_STAR  ? "*"
+					      : p[i] == DT_ANY ? "?"
+							       : dpat_lit[p[i]]);
+		query[ql++] = '"';
+		want = dnaive(p, np, t, nt);
+		attr.v.str.ptr = text;
+		attr.v.str.len = (uint32_t)tl;
+		rec_build(&r, &attr, 1);
+		cr_assert_eq(parse(query, ql, &q, NULL), 0, "round %u: %.*s", round, (int)ql,
+			     query);
+		cr_assert_eq(pg_query_match(q, &r.r), want, "round %u: %.*s on \"%.*s\"", round,
+			     (int)ql, query, (int)tl, text);
+		matched += want;
+		pg_query_destroy(q);
+	}
+	cr_log_info("wildcard_differential_long: %u of %u matched", matched, ROUNDS);
+	cr_expect_gt(matched, ROUNDS / 5);
+	cr_expect_lt(matched, ROUNDS - ROUNDS / 5);
 }
