@@ -315,16 +315,22 @@ static int put_wait(struct pg_store *s, const struct pg_record *r, const uint8_t
 	for (unsigned tries = 0;; tries++) {
 		if ((err = s->io_err))
 			break;
-		err = store_put_locked(s, r, raw, len, &seq);
-		if (err != -EBUSY)
-			break;
+		if (!s->importing) {
+			err = store_put_locked(s, r, raw, len, &seq);
+			if (err != -EBUSY)
+				break;
+		}
 		if (tries == BUSY_TRIES) {
 			s->st.full_busy++;
 			err = PG_E_STORE_FULL;
 			break;
 		}
-		/* the arena is full of bytes the committer has not written yet */
-		store_wait_room(s);
+		/* an import is being applied and must not be interleaved (store_compact.c), or
+		 * the arena is full of bytes the committer has not written yet */
+		if (s->importing)
+			cv_wait_us(&s->import_cv, &s->lock, 2ull * s->interval_us);
+		else
+			store_wait_room(s);
 	}
 	if (err == PG_E_STALE)
 		s->st.stale++;
@@ -507,7 +513,9 @@ long pg_store_expire(struct pg_store *s, uint64_t now_us, unsigned max)
 	pthread_mutex_lock(&s->lock);
 	if (now_us > s->clock_us)
 		s->clock_us = now_us;
-	if (!(s->defer && !s->connected) && !s->io_err)
+	/* while an import is applied nothing else may change (store_compact.c): what is due
+	 * now expires at the next call */
+	if (!(s->defer && !s->connected) && !s->io_err && !s->importing)
 		n = (long)pg_wheel_advance(s->wheel, now_us, max, store_expire_fire, s);
 	pthread_mutex_unlock(&s->lock);
 	return n;
@@ -628,6 +636,7 @@ static void store_free(struct pg_store *s)
 	pthread_cond_destroy(&s->commit_cv);
 	pthread_cond_destroy(&s->durable_cv);
 	pthread_cond_destroy(&s->room_cv);
+	pthread_cond_destroy(&s->import_cv);
 	pthread_cond_destroy(&s->compact_cv);
 	pthread_mutex_destroy(&s->compact_lock);
 	pthread_mutex_destroy(&s->lock);
@@ -695,7 +704,8 @@ int pg_store_open(const struct pg_store_config *c, struct pg_store **out)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->compact_lock, NULL);
 	if ((err = cv_init_mono(&s->commit_cv)) || (err = cv_init_mono(&s->durable_cv)) ||
-	    (err = cv_init_mono(&s->room_cv)) || (err = cv_init_mono(&s->compact_cv)))
+	    (err = cv_init_mono(&s->room_cv)) || (err = cv_init_mono(&s->import_cv)) ||
+	    (err = cv_init_mono(&s->compact_cv)))
 		goto err_free;
 	s->lim = c->limits;
 	s->graph_id_len = c->graph_id_len;
