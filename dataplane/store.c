@@ -643,7 +643,7 @@ static void store_free(struct pg_store *s)
 	free(s);
 }
 
-/* Makes a new directory's entry durable: fsync of its parent. 0 or -errno. */
+/* Makes a directory's entry durable: fsync of its parent. 0 or -errno. */
 static int sync_parent(const char *dir)
 {
 	char parent[PATH_MAX];
@@ -664,18 +664,12 @@ static int sync_parent(const char *dir)
 	return err;
 }
 
-/* Opens (creating) the directory and takes its lock file. 0, -EBUSY or -errno. */
+/* Opens (creating) the directory, takes its lock file and makes the directory durable as
+ * found. 0, -EBUSY or -errno. */
 static int open_dir(struct pg_store *s, const char *dir)
 {
-	int err;
-
-	if (mkdir(dir, 0755) == 0) {
-		/* a crash must not lose the directory the first acknowledged records live in */
-		if ((err = sync_parent(dir)))
-			return err;
-	} else if (errno != EEXIST) {
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	}
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0)
 		return -errno;
@@ -684,7 +678,13 @@ static int open_dir(struct pg_store *s, const char *dir)
 		return -errno;
 	if (flock(s->lockfd, LOCK_EX | LOCK_NB) < 0)
 		return errno == EWOULDBLOCK ? -EBUSY : -errno;
-	return 0;
+	/* At every open, not only the one whose mkdir made the directory: a run that crashed
+	 * before its fsyncs left the directory's own entry, or a file it created or renamed in
+	 * it, possibly not durable, and this run builds on both -- it acknowledges records here,
+	 * and recovery deletes the logs a renamed snapshot covers. */
+	if (fsync(s->dirfd) < 0)
+		return -errno;
+	return sync_parent(dir);
 }
 
 int pg_store_open(const struct pg_store_config *c, struct pg_store **out)

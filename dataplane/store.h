@@ -95,10 +95,11 @@ struct pg_store_commit {
  * 1 ms ticks, O_DIRECT, default record limits. dir and graph_id stay for the caller. */
 void pg_store_config_default(struct pg_store_config *c);
 
-/* Opens (creating or recovering) the store of a graph: loads the snapshot, replays the log
- * (a torn tail is truncated away; a bad block followed by valid ones refuses with
- * PG_E_CHECKSUM), re-decodes every record, expires what is due (unless deferred) and starts
- * the committer. 0; -EINVAL, -EBUSY (another store has the directory), -errno, or the
+/* Opens (creating or recovering) the store of a graph: fsyncs the directory and its parent
+ * (at every open: a run that crashed may have left either unsynced), loads the snapshot,
+ * replays the log (a torn tail is truncated away; a bad block followed by valid ones refuses
+ * with PG_E_CHECKSUM), re-decodes every record, expires what is due (unless deferred) and
+ * starts the committer. 0; -EINVAL, -EBUSY (another store has the directory), -errno, or the
  * PG_E_* of a corrupt or foreign file. */
 int pg_store_open(const struct pg_store_config *c, struct pg_store **out);
 /* Makes everything put so far durable, stops the threads and frees the store. No other call

@@ -1,8 +1,8 @@
 /*
  * test_store.c - the durable record store, one test per promise of store.h: put / get /
  * enumerate, the conflict order, events, expiry and deferred expiry, limits, reopen after
- * close, compaction, arena cleaning, export / import (also against a file changing under it
- * and puts racing with it), threads, and recovery after SIGKILL
+ * close, directory durability, compaction, arena cleaning, export / import (also against a
+ * file changing under it and puts racing with it), threads, and recovery after SIGKILL
  * (store_writer.c is the child). Formats, the scanner and the timer wheel are tested in
  * test_store_format.c.
  *
@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -479,6 +480,73 @@ Test(store, reopen_equals)
 {
 	reopen_equals(true);
 	reopen_equals(false); /* the buffered log (file systems without O_DIRECT) */
+}
+
+/* ---- directory durability ------------------------------------------------------------------- */
+
+static void open_then_close(void *arg)
+{
+	struct ts *t = arg;
+
+	if (pg_store_open(&t->c, &t->s) != 0)
+		_exit(1);
+	pg_store_close(t->s);
+}
+
+/* A store's directory entry must be durable before the store acknowledges a record in it, and
+ * what a crashed run left inside must be durable before recovery builds on it. Open used to
+ * fsync the parent only when its own mkdir made the directory, so a directory made by a run
+ * that crashed before that fsync was never synced (rows 2 and 3 failed), and the directory
+ * itself only once this open's new log was in it. The fsync calls are watched in a child
+ * process (fsync_watch: a seccomp user-notification filter). */
+Test(store, directory_synced_at_every_open)
+{
+	static const struct {
+		int no;
+		const char *what;
+		bool exists, reopen;
+	} rows[] = {
+		{ 1, "a directory this open makes", false, false },
+		{ 2, "an empty directory a crashed run made", true, false },
+		{ 3, "a store closed before", true, true },
+	};
+
+	for (unsigned k = 0; k < PG_ARRAY_SIZE(rows); k++) {
+		struct fsync_seen seen[32];
+		char dir[128], parent[PATH_MAX], store[PATH_MAX];
+		int n, rc, first_dir = -1, parent_at = -1, logs_before;
+		struct ts t;
+
+		ts_init(&t);
+		snprintf(dir, sizeof(dir), "%s/store", t.dir);
+		t.c.dir = dir;
+		if (rows[k].exists)
+			cr_assert_eq(mkdir(dir, 0755), 0);
+		if (rows[k].reopen) {
+			ts_open(&t);
+			ts_close(&t);
+		}
+		logs_before = rows[k].exists ? count_logs(dir) : 0;
+		rc = fsync_watch(dir, open_then_close, &t, seen, (int)PG_ARRAY_SIZE(seen), &n);
+		if (rc == 77)
+			cr_skip_test("seccomp user notification not allowed here");
+		cr_assert_eq(rc, 0, "row %d (%s): open and close", rows[k].no, rows[k].what);
+		cr_assert(realpath(t.dir, parent) && realpath(dir, store));
+		for (int i = 0; i < n; i++) {
+			if (parent_at < 0 && strcmp(seen[i].path, parent) == 0)
+				parent_at = i;
+			if (first_dir < 0 && strcmp(seen[i].path, store) == 0)
+				first_dir = i;
+		}
+		cr_expect_geq(parent_at, 0, "row %d (%s): the parent directory was fsynced",
+			      rows[k].no, rows[k].what);
+		cr_assert_geq(first_dir, 0, "row %d (%s)", rows[k].no, rows[k].what);
+		cr_expect_eq(seen[first_dir].logs, logs_before,
+			     "row %d (%s): the directory was fsynced as found, before the open "
+			     "added its log",
+			     rows[k].no, rows[k].what);
+		ts_fini(&t);
+	}
 }
 
 Test(store, compaction_then_reopen)
