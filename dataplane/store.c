@@ -314,16 +314,22 @@ static int put_wait(struct pg_store *s, const struct pg_record *r, const uint8_t
 	for (unsigned tries = 0;; tries++) {
 		if ((err = s->io_err))
 			break;
-		err = store_put_locked(s, r, raw, len, &seq);
-		if (err != -EBUSY)
-			break;
+		if (!s->importing) {
+			err = store_put_locked(s, r, raw, len, &seq);
+			if (err != -EBUSY)
+				break;
+		}
 		if (tries == BUSY_TRIES) {
 			s->st.full_busy++;
 			err = PG_E_STORE_FULL;
 			break;
 		}
-		/* the arena is full of bytes the committer has not written yet */
-		store_wait_room(s);
+		/* an import is being applied and must not be interleaved (store_compact.c), or
+		 * the arena is full of bytes the committer has not written yet */
+		if (s->importing)
+			cv_wait_us(&s->import_cv, &s->lock, 2ull * s->interval_us);
+		else
+			store_wait_room(s);
 	}
 	if (err == PG_E_STALE)
 		s->st.stale++;
@@ -509,7 +515,9 @@ long pg_store_expire(struct pg_store *s, uint64_t now_us, unsigned max)
 	pthread_mutex_lock(&s->lock);
 	if (now_us > s->clock_us)
 		s->clock_us = now_us;
-	if (!(s->defer && !s->connected) && !s->io_err)
+	/* while an import is applied nothing else may change (store_compact.c): what is due
+	 * now expires at the next call */
+	if (!(s->defer && !s->connected) && !s->io_err && !s->importing)
 		n = (long)pg_wheel_advance(s->wheel, now_us, max, store_expire_fire, s);
 	pthread_mutex_unlock(&s->lock);
 	return n;
@@ -630,13 +638,14 @@ static void store_free(struct pg_store *s)
 	pthread_cond_destroy(&s->commit_cv);
 	pthread_cond_destroy(&s->durable_cv);
 	pthread_cond_destroy(&s->room_cv);
+	pthread_cond_destroy(&s->import_cv);
 	pthread_cond_destroy(&s->compact_cv);
 	pthread_mutex_destroy(&s->compact_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
-/* Makes a new directory's entry durable: fsync of its parent. 0 or -errno. */
+/* Makes a directory's entry durable: fsync of its parent. 0 or -errno. */
 static int sync_parent(const char *dir)
 {
 	char parent[PATH_MAX];
@@ -657,18 +666,12 @@ static int sync_parent(const char *dir)
 	return err;
 }
 
-/* Opens (creating) the directory and takes its lock file. 0, -EBUSY or -errno. */
+/* Opens (creating) the directory, takes its lock file and makes the directory durable as
+ * found. 0, -EBUSY or -errno. */
 static int open_dir(struct pg_store *s, const char *dir)
 {
-	int err;
-
-	if (mkdir(dir, 0755) == 0) {
-		/* a crash must not lose the directory the first acknowledged records live in */
-		if ((err = sync_parent(dir)))
-			return err;
-	} else if (errno != EEXIST) {
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	}
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0)
 		return -errno;
@@ -677,7 +680,13 @@ static int open_dir(struct pg_store *s, const char *dir)
 		return -errno;
 	if (flock(s->lockfd, LOCK_EX | LOCK_NB) < 0)
 		return errno == EWOULDBLOCK ? -EBUSY : -errno;
-	return 0;
+	/* At every open, not only the one whose mkdir made the directory: a run that crashed
+	 * before its fsyncs left the directory's own entry, or a file it created or renamed in
+	 * it, possibly not durable, and this run builds on both -- it acknowledges records here,
+	 * and recovery deletes the logs a renamed snapshot covers. */
+	if (fsync(s->dirfd) < 0)
+		return -errno;
+	return sync_parent(dir);
 }
 
 int pg_store_open(const struct pg_store_config *c, struct pg_store **out)
@@ -697,7 +706,8 @@ int pg_store_open(const struct pg_store_config *c, struct pg_store **out)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->compact_lock, NULL);
 	if ((err = cv_init_mono(&s->commit_cv)) || (err = cv_init_mono(&s->durable_cv)) ||
-	    (err = cv_init_mono(&s->room_cv)) || (err = cv_init_mono(&s->compact_cv)))
+	    (err = cv_init_mono(&s->room_cv)) || (err = cv_init_mono(&s->import_cv)) ||
+	    (err = cv_init_mono(&s->compact_cv)))
 		goto err_free;
 	s->lim = c->limits;
 	s->graph_id_len = c->graph_id_len;

@@ -95,10 +95,11 @@ struct pg_store_commit {
  * 1 ms ticks, O_DIRECT, default record limits. dir and graph_id stay for the caller. */
 void pg_store_config_default(struct pg_store_config *c);
 
-/* Opens (creating or recovering) the store of a graph: loads the snapshot, replays the log
- * (a torn tail is truncated away; a bad block followed by valid ones refuses with
- * PG_E_CHECKSUM), re-decodes every record, expires what is due (unless deferred) and starts
- * the committer. 0; -EINVAL, -EBUSY (another store has the directory), -errno, or the
+/* Opens (creating or recovering) the store of a graph: fsyncs the directory and its parent
+ * (at every open: a run that crashed may have left either unsynced), loads the snapshot,
+ * replays the log (a torn tail is truncated away; a bad block followed by valid ones refuses
+ * with PG_E_CHECKSUM), re-decodes every record, expires what is due (unless deferred) and
+ * starts the committer. 0; -EINVAL, -EBUSY (another store has the directory), -errno, or the
  * PG_E_* of a corrupt or foreign file. */
 int pg_store_open(const struct pg_store_config *c, struct pg_store **out);
 /* Makes everything put so far durable, stops the threads and frees the store. No other call
@@ -110,8 +111,9 @@ void pg_store_close(struct pg_store *s);
  * store's clock (the latest now given to open or pg_store_expire; not while expiration is
  * deferred); PG_E_STALE when an equal or newer copy is held; a decode error;
  * PG_E_EXPIRY_SHRANK / PG_E_BAD_FORMAT (type changed) from pg_record_check_update;
- * PG_E_STORE_FULL (record or byte bound, or the arena still full of unwritten bytes after
- * waiting up to 400 commit intervals for the committer); -ENOMEM; or the sticky I/O error. */
+ * PG_E_STORE_FULL (record or byte bound, or the arena still full of unwritten bytes -- or an
+ * import still being applied -- after waiting up to 400 commit intervals); -ENOMEM; or the
+ * sticky I/O error. */
 int pg_store_put(struct pg_store *s, const uint8_t *rec, size_t len, uint64_t *ticket);
 /* The same for a record view, encoded straight into the arena. Same returns. */
 int pg_store_put_record(struct pg_store *s, const struct pg_record *r, uint64_t *ticket);
@@ -135,7 +137,8 @@ int pg_store_sync(struct pg_store *s);
 
 /* Removes the records whose expiration is <= now_us (at most max; 0: all), with an EXPIRED
  * event and a REMOVE log entry each. Does nothing while expiration is deferred (the flag is
- * set and the graph is not connected). Returns how many expired. */
+ * set and the graph is not connected) or while an import is being applied (what is due then
+ * expires at a later call). Returns how many expired. */
 long pg_store_expire(struct pg_store *s, uint64_t now_us, unsigned max);
 
 /* Sets the one event subscriber (fn NULL: none). Cannot fail. */
@@ -151,10 +154,14 @@ int pg_store_compact(struct pg_store *s);
 /* Writes the database to path as a snapshot file (fsync'd, renamed into place). 0,
  * PG_E_LISTENING, or -errno. */
 int pg_store_export(struct pg_store *s, const char *path);
-/* Merges a snapshot file by the conflict order, all or nothing: the file, its graph, every
- * record and the limits are checked before anything changes. 0 with *ticket (the last
- * entry's; may be NULL); PG_E_LISTENING, PG_E_GRAPH_MISMATCH, a parse or decode error,
- * PG_E_BAD_FORMAT (a key twice), PG_E_EXPIRY_SHRANK, PG_E_STORE_FULL, or -errno. */
+/* Merges a snapshot file by the conflict order, all or nothing: the file is read once into
+ * memory of the store's own, and the file, its graph, every record and the limits are checked
+ * before anything changes; while the records are applied no put or expiry interleaves (they
+ * wait), so once the first is applied only an I/O error or want of memory can stop the rest.
+ * 0 with *ticket (the last entry's; may be NULL); PG_E_LISTENING, -EFBIG (the file is larger
+ * than a full store's snapshot: max_bytes + 328 bytes), PG_E_FILE_CHANGED (its size changed
+ * while it was read), PG_E_GRAPH_MISMATCH, a parse or decode error, PG_E_BAD_FORMAT (a key
+ * twice), PG_E_EXPIRY_SHRANK, PG_E_STORE_FULL, or -errno. */
 int pg_store_import(struct pg_store *s, const char *path, uint64_t *ticket);
 
 /* Fills the counters. Cannot fail. */

@@ -14,13 +14,32 @@
  * Expired records leave the persistent state twice over: a REMOVE entry in the log when they
  * expire, and their absence from every later snapshot.
  *
- * IMPORT is all or nothing: the file is parsed and every record decoded (pg_snap_parse), keys
- * must be distinct, and then, under the lock, every record is checked against the copy held
- * (older or equal ones are skipped, newer ones must pass pg_record_check_update) and against
- * the record and byte bounds, before the first one is applied. Applying then cannot fail
- * except on an I/O error, or if the arena stays full of unwritten bytes for a second (the
- * lock is released while waiting for the committer, so a concurrent local put may then win
- * by the conflict order like any put).
+ * IMPORT is all or nothing. The file is read once into memory of our own, at most a full
+ * store's snapshot (max_bytes + 328 bytes): a mapping of the caller's file would fault with
+ * SIGBUS were the file truncated meanwhile, and would let a rewrite change bytes between their
+ * checks and their use. A file that changes size while it is read is refused (a rewrite of the
+ * same size caught half done fails the checksum). The image is parsed and every record decoded
+ * (pg_snap_parse), keys must be distinct, and then, under the lock, every record is checked
+ * against the copy held (older or equal ones are skipped, newer ones must pass
+ * pg_record_check_update) and against the record and byte bounds, before the first one is
+ * applied.
+ *
+ * Applying may have to wait for the committer to write arena bytes, and waiting releases the
+ * lock, yet every verdict of the check must still hold when its record is applied. So while an
+ * import applies it is the only change to the records: s->importing makes puts wait (within
+ * their usual bound), pg_store_expire leave what is due to its next call, and another import
+ * wait its turn. Reads, compaction and the committer go on; none changes a record. The order
+ * keeps every step inside the byte bound: first the updates whose entry does not grow, then
+ * the rest, so the live bytes fall, then rise to the total the check allowed. Once the first
+ * record is applied, only an I/O error (the store refuses everything from then on) or running
+ * out of memory can stop the import: the entries are already queued for the log and cannot be
+ * taken back.
+ *
+ * LIMITATIONS: an import never gives up for want of room while the committer has bytes to
+ * write, so a disk that stops answering stalls it as it stalls pg_store_sync. A reader (get,
+ * enumerate, export) may see an import half applied while it waits for room, and a crash
+ * before its last entry is durable may leave a prefix of it on disk: all or nothing is about
+ * the verdict, not about atomic visibility.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +48,6 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -202,10 +220,11 @@ out_free:
 
 struct import_item {
 	struct pg_key key;
-	struct pg_record rec;
+	struct pg_record rec; /* a view into the private copy of the file */
 	const uint8_t *raw;
 	uint32_t len;
-	bool skip;
+	bool skip;  /* an equal or newer copy is held */
+	bool first; /* replaces an entry at least as large: applied in the first pass */
 };
 
 struct import_set {
@@ -217,14 +236,17 @@ struct import_set {
 static int import_collect(void *arg, const struct pg_record *r, const uint8_t *raw, uint32_t len)
 {
 	struct import_set *set = arg;
-	struct import_item *it = &set->items[set->n++];
+	struct import_item *it;
 
-	PG_ASSERT(set->n <= set->cap);
+	if (set->n == set->cap)
+		return PG_E_BAD_FORMAT; /* more records than the validating pass counted */
+	it = &set->items[set->n++];
 	it->key = pg_record_key_of(set->graph_key, r);
 	it->rec = *r;
 	it->raw = raw;
 	it->len = len;
 	it->skip = false;
+	it->first = false;
 	return 0;
 }
 
@@ -270,6 +292,7 @@ static int import_check(struct pg_store *s, struct import_set *set)
 			return err;
 		add += pg_log_entry_size(it->len);
 		sub += pg_log_entry_size(e->body_len);
+		it->first = pg_log_entry_size(it->len) <= pg_log_entry_size(e->body_len);
 	}
 	if (s->index.count + new_keys > s->max_records) {
 		s->st.full_records++;
@@ -282,45 +305,71 @@ static int import_check(struct pg_store *s, struct import_set *set)
 	return 0;
 }
 
+/* Puts one checked item, waiting for the committer while it has bytes to write. */
+static int import_put(struct pg_store *s, const struct import_item *it, uint64_t *seq)
+{
+	int err;
+
+	while ((err = store_put_locked(s, &it->rec, it->raw, it->len, seq)) == -EBUSY) {
+		if (s->io_err)
+			return s->io_err;
+		/* everything written and still no room: waiting cannot help */
+		if (pg_arena_idle(s->arena))
+			return PG_E_STORE_FULL;
+		store_wait_room(s);
+	}
+	return err;
+}
+
+/* Applies the checked items, those that do not grow their entry first. Under the lock, with
+ * s->importing set. */
 static int import_apply(struct pg_store *s, struct import_set *set, uint64_t *last)
 {
-	uint64_t seq;
-	int err = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint64_t k = 0; k < set->n; k++) {
+			struct import_item *it = &set->items[k];
+			uint64_t seq;
+			int err;
 
-	for (uint64_t k = 0; k < set->n; k++) {
-		struct import_item *it = &set->items[k];
-
-		if (it->skip)
-			continue;
-		for (unsigned tries = 0;; tries++) {
-			err = store_put_locked(s, &it->rec, it->raw, it->len, &seq);
-			if (err != -EBUSY || tries == 100)
-				break;
-			store_wait_room(s);
+			if (it->skip || it->first != (pass == 0))
+				continue;
+			if ((err = import_put(s, it, &seq)))
+				return err;
+			*last = seq;
 		}
-		if (err == PG_E_STALE)
-			continue; /* a concurrent put won while we waited */
-		if (err)
-			return err == -EBUSY ? PG_E_STORE_FULL : err;
-		*last = seq;
 	}
 	return 0;
 }
 
-int pg_store_import(struct pg_store *s, const char *path, uint64_t *ticket)
+/* Checks and applies the set as the one change in progress (IMPORT above). */
+static int import_locked(struct pg_store *s, struct import_set *set, uint64_t *last)
 {
-	struct import_set set = { .graph_key = s->graph_key };
-	struct pg_snap_info info;
-	uint64_t last = 0;
-	struct stat st;
-	uint8_t *map;
-	int fd, err;
+	int err;
 
 	pthread_mutex_lock(&s->lock);
-	err = s->listening ? PG_E_LISTENING : 0;
+	while (s->importing) /* one import at a time */
+		pthread_cond_wait(&s->import_cv, &s->lock);
+	err = import_check(s, set);
+	if (!err) {
+		s->importing = true;
+		err = import_apply(s, set, last);
+		s->importing = false;
+		pthread_cond_broadcast(&s->import_cv);
+	}
 	pthread_mutex_unlock(&s->lock);
-	if (err)
-		return err;
+	return err;
+}
+
+/* Reads the whole file at path into memory of our own. 0; -EFBIG over max bytes;
+ * PG_E_TRUNCATED under a snapshot header; PG_E_FILE_CHANGED when its size changed while it
+ * was read; -ENOMEM or -errno. */
+static int import_read(const char *path, uint64_t max, uint8_t **bufp, size_t *lenp)
+{
+	size_t len, got = 0;
+	struct stat st;
+	uint8_t *buf;
+	int fd, err;
+
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -328,47 +377,97 @@ int pg_store_import(struct pg_store *s, const char *path, uint64_t *ticket)
 		err = -errno;
 		goto err_close;
 	}
+	if ((uint64_t)st.st_size > max) {
+		err = -EFBIG;
+		goto err_close;
+	}
 	if (st.st_size < PG_SNAP_HDR) {
 		err = PG_E_TRUNCATED;
 		goto err_close;
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
-		err = -errno;
+	len = (size_t)st.st_size;
+	buf = malloc(len + 1); /* room for one byte more: a file that grew shows */
+	if (!buf) {
+		err = -ENOMEM;
 		goto err_close;
 	}
-	err = pg_snap_parse(map, (size_t)st.st_size, s->graph_key, &s->lim, NULL, NULL, &info);
+	while (got <= len) { /* each turn reads a byte or more, or ends */
+		ssize_t r = read(fd, buf + got, len + 1 - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = -errno;
+			goto err_free_buf;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got != len) {
+		err = PG_E_FILE_CHANGED;
+		goto err_free_buf;
+	}
+	close(fd);
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+
+err_free_buf:
+	free(buf);
+err_close:
+	close(fd);
+	return err;
+}
+
+int pg_store_import(struct pg_store *s, const char *path, uint64_t *ticket)
+{
+	struct import_set set = { .graph_key = s->graph_key };
+	/* the largest snapshot a full store writes: a larger file cannot fit */
+	uint64_t max = pg_snap_size(PG_SNAP_ID_MAX, 0, s->max_bytes);
+	struct pg_snap_info info;
+	uint64_t last = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	pthread_mutex_lock(&s->lock);
+	err = s->listening ? PG_E_LISTENING : 0;
+	pthread_mutex_unlock(&s->lock);
 	if (err)
-		goto err_unmap;
+		return err;
+	if ((err = import_read(path, max, &buf, &len)))
+		return err;
+	err = pg_snap_parse(buf, len, s->graph_key, &s->lim, NULL, NULL, &info);
+	if (err)
+		goto out_free_buf;
 	if (info.count > s->max_records) {
 		err = PG_E_STORE_FULL;
-		goto err_unmap;
+		goto out_free_buf;
 	}
 	set.cap = info.count;
 	set.items = calloc(info.count ? info.count : 1, sizeof(*set.items));
 	if (!set.items) {
 		err = -ENOMEM;
-		goto err_unmap;
+		goto out_free_buf;
 	}
-	PG_ASSERT(pg_snap_parse(map, (size_t)st.st_size, s->graph_key, &s->lim, import_collect,
-				&set, NULL) == 0);
+	/* the same bytes again, so the same verdict; should it differ, an error, not a crash */
+	err = pg_snap_parse(buf, len, s->graph_key, &s->lim, import_collect, &set, NULL);
+	if (!err && set.n != info.count)
+		err = PG_E_BAD_FORMAT;
+	if (err)
+		goto out_free_items;
 	qsort(set.items, set.n, sizeof(*set.items), key_cmp);
 	for (uint64_t k = 1; k < set.n; k++)
 		if (pg_key_eq(set.items[k - 1].key, set.items[k].key))
 			err = PG_E_BAD_FORMAT; /* one record twice: not a database we wrote */
-	if (!err) {
-		pthread_mutex_lock(&s->lock);
-		err = import_check(s, &set);
-		if (!err)
-			err = import_apply(s, &set, &last);
-		pthread_mutex_unlock(&s->lock);
-	}
+	if (!err)
+		err = import_locked(s, &set, &last);
 	if (!err && ticket)
 		*ticket = last;
+out_free_items:
 	free(set.items);
-err_unmap:
-	munmap(map, (size_t)st.st_size);
-err_close:
-	close(fd);
+out_free_buf:
+	free(buf); /* the items' views point into it */
 	return err;
 }

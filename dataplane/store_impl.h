@@ -31,6 +31,7 @@ struct pg_store {
 	pthread_cond_t commit_cv;  /* to the committer: work, flush or stop */
 	pthread_cond_t durable_cv; /* from the committer: durable seq, generation, error */
 	pthread_cond_t room_cv;	   /* from the committer: arena bytes written */
+	pthread_cond_t import_cv;  /* from an import: it has been applied (or refused) */
 
 	struct pg_index index;
 	struct pg_arena *arena;
@@ -48,6 +49,7 @@ struct pg_store {
 	int io_err;		      /* sticky */
 	bool replaying;		      /* recovery: entries are not queued for the log */
 	bool listening, connected, defer;
+	bool importing; /* an import is being applied: no other change (store_compact.c) */
 	pg_store_event_fn event_fn;
 	void *event_arg;
 

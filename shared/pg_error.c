@@ -48,6 +48,7 @@ static const struct err_text texts[] = {
 	E(PG_E_LISTENING, "refused: the graph is listening (export/import only before listen)"),
 	E(PG_E_GRAPH_MISMATCH, "the file belongs to another graph"),
 	E(PG_E_RECORD_EXPIRED, "record already expired: its expiration time has passed"),
+	E(PG_E_FILE_CHANGED, "the file changed size while it was read: retry once it is complete"),
 	E(PG_E_QUERY_SYNTAX, "query syntax error"),
 	E(PG_E_QUERY_TYPE, "query value does not parse as its type"),
 	E(PG_E_QUERY_OPERATOR, "unknown compare operator in query"),

@@ -46,6 +46,7 @@ enum pg_err {
 	PG_E_LISTENING = -(PG_E_BASE + 44),	 /* export/import refused: the graph is listening */
 	PG_E_GRAPH_MISMATCH = -(PG_E_BASE + 45), /* snapshot belongs to another graph */
 	PG_E_RECORD_EXPIRED = -(PG_E_BASE + 46), /* its expiration time has already passed */
+	PG_E_FILE_CHANGED = -(PG_E_BASE + 47),	 /* an input file changed size while read */
 	/* search language */
 	PG_E_QUERY_SYNTAX = -(PG_E_BASE + 60),	    /* malformed query text */
 	PG_E_QUERY_TYPE = -(PG_E_BASE + 61),	    /* a value that does not parse as its type */

@@ -1,8 +1,8 @@
 /*
  * store_test.h - helpers of the store tests (test_store.c, test_store_format.c): temporary
  * store directories, records built from a short spec, state fingerprints, an event log, file
- * surgery, and the crash writer's process plumbing. Everything is static inline so each test
- * file uses what it needs.
+ * surgery, a watch on the fsync calls of a process, and the crash writer's process plumbing.
+ * Everything is static inline so each test file uses what it needs.
  */
 #ifndef PG_STORE_TEST_H
 #define PG_STORE_TEST_H
@@ -12,12 +12,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -326,6 +334,101 @@ static inline void copy_dir(const char *src, const char *dst)
 		copy_file(a, b, -1, -1);
 	}
 	closedir(d);
+}
+
+/* ---- which descriptors a process fsync()s -----------------------------------------------------
+ */
+
+/* One fsync(2) seen: the path of its descriptor, and how many log files the watched store
+ * directory held at that moment. */
+struct fsync_seen {
+	char path[256];
+	int logs;
+};
+
+struct fsync_watcher {
+	int listener, out;
+	const char *dir;
+};
+
+/* Notes each fsync the filter holds, then lets it go on. The caller's descriptor table is
+ * ours (same process), so /proc/self/fd names its file. */
+static inline void *fsync_watcher_main(void *arg)
+{
+	struct fsync_watcher *w = arg;
+
+	for (;;) {
+		struct seccomp_notif req;
+		struct seccomp_notif_resp resp;
+		struct fsync_seen seen;
+		char fd_path[64];
+		ssize_t n;
+
+		memset(&req, 0, sizeof(req));
+		if (ioctl(w->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL;
+		}
+		memset(&seen, 0, sizeof(seen));
+		snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", (int)req.data.args[0]);
+		n = readlink(fd_path, seen.path, sizeof(seen.path) - 1);
+		seen.path[n > 0 ? n : 0] = '\0';
+		seen.logs = access(w->dir, F_OK) == 0 ? count_logs(w->dir) : -1;
+		PG_ASSERT(write(w->out, &seen, sizeof(seen)) == sizeof(seen)); /* < PIPE_BUF */
+		memset(&resp, 0, sizeof(resp));
+		resp.id = req.id;
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		ioctl(w->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	}
+}
+
+/* Runs fn(arg) in a child process and returns the fsync(2) calls it made, in order (at most
+ * max into seen; *n is how many). The child's calls stop at a seccomp user-notification filter
+ * until a watcher thread has noted them, then go on unchanged: the store runs as it would,
+ * with no preload and no tracer. 0; 77 when this kernel or sandbox does not allow the filter;
+ * else the child's failing exit status (fn reports a failure by _exit with 1..76). */
+static inline int fsync_watch(const char *dir, void (*fn)(void *), void *arg,
+			      struct fsync_seen *seen, int max, int *n)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fsync, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = PG_ARRAY_SIZE(filter), .filter = filter };
+	struct fsync_seen one;
+	int p[2], status;
+	pid_t pid;
+
+	PG_ASSERT(pipe(p) == 0);
+	pid = fork();
+	PG_ASSERT(pid >= 0);
+	if (pid == 0) {
+		struct fsync_watcher w = { .out = p[1], .dir = dir };
+		pthread_t th;
+
+		close(p[0]);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			_exit(77);
+		w.listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+					  SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+		if (w.listener < 0)
+			_exit(77);
+		if (pthread_create(&th, NULL, fsync_watcher_main, &w) != 0)
+			_exit(126);
+		fn(arg);
+		_exit(0); /* every call fn made was written before it returned */
+	}
+	close(p[1]);
+	*n = 0;
+	while (read(p[0], &one, sizeof(one)) == sizeof(one))
+		if (*n < max)
+			seen[(*n)++] = one;
+	close(p[0]);
+	PG_ASSERT(waitpid(pid, &status, 0) == pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /* ---- the crash writer ------------------------------------------------------------------------ */
