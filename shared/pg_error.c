@@ -4,6 +4,13 @@
 #include <string.h>
 
 #include "pg_error.h"
+#include "query.h"
+
+/* The message of PG_E_QUERY_TOO_COMPLEX names the bounds of query.h: change both together. */
+_Static_assert(PG_QUERY_TEXT_MAX == 65536 && PG_QUERY_CLAUSES_MAX == 64 &&
+		   PG_QUERY_GROUPS_MAX == 64 && PG_QUERY_DEPTH_MAX == 16 &&
+		   PG_QUERY_WILD_RUN_MAX == 64,
+	       "PG_E_QUERY_TOO_COMPLEX's message states the query bounds");
 
 struct err_text {
 	int code;
@@ -52,7 +59,10 @@ static const struct err_text texts[] = {
 	E(PG_E_QUERY_SYNTAX, "query syntax error"),
 	E(PG_E_QUERY_TYPE, "query value does not parse as its type"),
 	E(PG_E_QUERY_OPERATOR, "unknown compare operator in query"),
-	E(PG_E_QUERY_TOO_COMPLEX, "query over its clause or nesting bound"),
+	E(PG_E_QUERY_TOO_COMPLEX,
+	  "query too long or complex: its limits are 65536 bytes of text, 64 clauses, 64 and/or "
+	  "groups, groups nested 16 deep, and 64 characters (code points) between two '*' of a "
+	  "pattern when a '?' is among them"),
 	E(PG_E_QUERY_ESCAPE, "bad escape in query string: '\\' must precede '*', '?' or '\\'"),
 	E(PG_E_KEYTAB_FULL, "key table full: create it with more slots"),
 	E(PG_E_KEYTAB_BUSY, "key table slot kept changing while read: retry later"),

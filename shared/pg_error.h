@@ -51,7 +51,7 @@ enum pg_err {
 	PG_E_QUERY_SYNTAX = -(PG_E_BASE + 60),	    /* malformed query text */
 	PG_E_QUERY_TYPE = -(PG_E_BASE + 61),	    /* a value that does not parse as its type */
 	PG_E_QUERY_OPERATOR = -(PG_E_BASE + 62),    /* unknown compare operator */
-	PG_E_QUERY_TOO_COMPLEX = -(PG_E_BASE + 63), /* over the clause or depth bound */
+	PG_E_QUERY_TOO_COMPLEX = -(PG_E_BASE + 63), /* over a PG_QUERY_*_MAX bound (query.h) */
 	PG_E_QUERY_ESCAPE = -(PG_E_BASE + 64),	    /* a backslash escape that escapes nothing */
 	/* key table (shared memory) */
 	PG_E_KEYTAB_FULL = -(PG_E_BASE + 120),	     /* no slot left: nslots * 3 / 4 keys held */

@@ -51,8 +51,8 @@ bool pg_query_match(const struct pg_query *q, const struct pg_record *r);
 
 /* The work of matching. steps counts the wildcard matcher's steps, each O(1): one wildcard
  * clause takes at most 2 x (bytes of the string it reads + bytes of its pattern) of them
- * (query.c, WILDCARD MATCHING), so a query's cost on a record grows with the record's strings
- * and the query's patterns added, never multiplied. */
+ * (wildcard.c, WILDCARD MATCHING), so a query's cost on a record grows with the record's
+ * strings and the query's patterns added, never multiplied. */
 struct pg_query_stats {
 	uint64_t steps;
 };
