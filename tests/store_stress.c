@@ -128,7 +128,8 @@ static void *reader_main(void *arg)
 		uint64_t n = 0;
 
 		sg_id(&id, (uint64_t)(i % WORKERS) << 32 | (i % PER));
-		pg_store_get(sh->s, &id, "stress", 6, PG_STORE_WITH_DELETED, buf, sizeof(buf), &len);
+		pg_store_get(sh->s, &id, "stress", 6, PG_STORE_WITH_DELETED, buf, sizeof(buf),
+			     &len);
 		atomic_fetch_add(&sh->gets, 1);
 		if (i % 256 == 0) {
 			pg_store_enum(sh->s, &type, NULL, 0, 0, count_rec, &n);
