@@ -98,6 +98,12 @@ static const struct err_text texts[] = {
 	E(PG_E_SIG_QUEUE_FULL, "deferred-record queue full: record dropped"),
 	E(PG_E_SIG_DEFERRED, "record deferred until its signer's key is known"),
 	E(PG_E_SIG_BUNDLE_SIZE, "a bundle holds 1 to 1024 records"),
+	E(PG_E_API_VERSION, "control API frame of another protocol version: client and daemon "
+			    "differ (upgrade the older one)"),
+	E(PG_E_API_FRAME, "control API frame length out of bounds, or the frame was cut short"),
+	E(PG_E_API_TYPE, "unknown control API message type"),
+	E(PG_E_API_FIELD, "control API message with a field that is unknown, malformed, repeated "
+			  "or missing for its type"),
 	E(PG_E_CLASSIFIER_LEN, "classifier must be 1..149 bytes"),
 	E(PG_E_CLASSIFIER_CHAR,
 	  "bad classifier character: printable ASCII only, no space, '/' or '\\'"),

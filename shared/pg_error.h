@@ -81,6 +81,11 @@ enum pg_err {
 	PG_E_SIG_QUEUE_FULL = -(PG_E_BASE + 149),  /* deferred queue at its bound: dropped */
 	PG_E_SIG_DEFERRED = -(PG_E_BASE + 150),	   /* not an error: held until its key appears */
 	PG_E_SIG_BUNDLE_SIZE = -(PG_E_BASE + 151), /* bundle of 0 or more than 1024 records */
+	/* control API (controlplane/api/proto.h) */
+	PG_E_API_VERSION = -(PG_E_BASE + 160), /* frame of another protocol version */
+	PG_E_API_FRAME = -(PG_E_BASE + 161),   /* frame length out of bounds, or cut short */
+	PG_E_API_TYPE = -(PG_E_BASE + 162),    /* unknown message type */
+	PG_E_API_FIELD = -(PG_E_BASE + 163),   /* field unknown, malformed, repeated or missing */
 	PG_E_LAST = -(PG_E_BASE + 99),
 	/* identities and peer names (controlplane/identity.h, peername.h) */
 	PG_E_CLASSIFIER_LEN = -(PG_E_BASE + 100),     /* classifier empty or over 149 bytes */
