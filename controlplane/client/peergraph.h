@@ -1,0 +1,279 @@
+/*
+ * peergraph.h - libpeergraph, the C client of peergraphd.
+ *
+ * A program talks to the daemon of its node through this library only: it connects to the
+ * daemon's control socket, manages identities and graphs, and adds, reads, searches and
+ * watches records. The shape follows the original Peer-to-Peer Graphing API (graph create /
+ * open / close / delete; record add / update / delete / get / enumerate / search; events),
+ * with batching added: one call adds many records in one round trip.
+ *
+ * Conventions:
+ *   - Every function that can fail returns 0 (or a count) or a negative error: a project code
+ *     (<= -1000) or a negated errno. peergraph_strerror() says what it means and, for the
+ *     common ones, what to do.
+ *   - A connection is not thread-safe: one thread at a time (open one per thread).
+ *   - Pointers in what the library returns (records, events) point into the connection's own
+ *     memory and are valid until the next call on that connection, unless said otherwise.
+ *   - A record is named by its id and its creator. Where a call takes a record id and a
+ *     creator, a NULL creator means the graph's identity (the node's own records).
+ *
+ * The protocol underneath is doc/api.md; the daemon is peergraphd(8).
+ */
+#ifndef PEERGRAPH_H
+#define PEERGRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PEERGRAPH_SOCKET_ENV	 "PEERGRAPH_SOCKET"
+#define PEERGRAPH_SOCKET_DEFAULT "/run/peergraph/peergraphd.sock"
+
+enum {
+	PEERGRAPH_PEER_NAME_SIZE = 191,	     /* a peer name and its NUL */
+	PEERGRAPH_FRIENDLY_NAME_SIZE = 1021, /* 255 code points of UTF-8 and a NUL */
+	PEERGRAPH_GRAPH_ID_MAX = 256,	     /* bytes of a graph id */
+	PEERGRAPH_ID_MAX = 256,		     /* bytes of a creator / modifier id */
+	PEERGRAPH_ATTRS_MAX = 128,	     /* attributes of one record */
+	PEERGRAPH_ATTR_NAME_MAX = 40,	     /* ASCII letters and digits */
+	PEERGRAPH_BATCH_MAX = 65536,	     /* records of one add / update / delete call */
+	PEERGRAPH_LIFETIME_DEFAULT_S = 3600, /* a record's lifetime when expires_us is 0 */
+};
+
+struct peergraph;
+
+struct peergraph_guid {
+	uint8_t b[16];
+};
+
+/* ---- connections ------------------------------------------------------------------------ */
+
+/* Connects to the daemon at socket_path; NULL means $PEERGRAPH_SOCKET, else the default path.
+ * 0; -ENOENT / -ECONNREFUSED (no daemon there), -EACCES (not allowed: the daemon admits its own
+ * user, root and its configured group), PG_E_API_VERSION, or -errno. */
+int peergraph_connect(const char *socket_path, struct peergraph **out);
+/* Closes the connection (NULL is fine). */
+void peergraph_close(struct peergraph *pg);
+/* The daemon's version string and the uid it runs as. 0 or an error. */
+int peergraph_hello(struct peergraph *pg, char *version, size_t cap, uint32_t *uid);
+/* What an error code means, with a hint where there is one. Never NULL. */
+const char *peergraph_strerror(int err);
+/* The daemon's detail of the last failed call on this connection ("" if none). */
+const char *peergraph_last_message(const struct peergraph *pg);
+
+/* ---- identities --------------------------------------------------------------------------- */
+
+enum peergraph_identity_flags {
+	PEERGRAPH_IDENTITY_DEFAULT_IF_NONE = 0x0, /* default only if there is none yet */
+	PEERGRAPH_IDENTITY_MAKE_DEFAULT = 0x1,
+	PEERGRAPH_IDENTITY_NOT_DEFAULT = 0x2,
+	PEERGRAPH_IDENTITY_IS_DEFAULT = 0x4, /* in a listing: this one is the default */
+};
+
+struct peergraph_identity {
+	char peer_name[PEERGRAPH_PEER_NAME_SIZE];
+	char friendly_name[PEERGRAPH_FRIENDLY_NAME_SIZE];
+	unsigned flags; /* PEERGRAPH_IDENTITY_IS_DEFAULT */
+};
+
+/* Creates an identity (a new Ed25519 key pair) in the daemon's store; its peer name goes to
+ * peer_name. friendly_name may be NULL. 0 or an error. */
+int peergraph_identity_create(struct peergraph *pg, const char *classifier,
+			      const char *friendly_name, unsigned flags,
+			      char peer_name[PEERGRAPH_PEER_NAME_SIZE]);
+/* Lists up to max identities into out; returns how many the daemon holds (may be more than
+ * max) or an error. */
+long peergraph_identity_list(struct peergraph *pg, struct peergraph_identity *out, size_t max);
+/* Deletes an identity. 0 or an error. */
+int peergraph_identity_delete(struct peergraph *pg, const char *peer_name);
+/* Sets an identity's friendly name. 0 or an error. */
+int peergraph_identity_set_friendly_name(struct peergraph *pg, const char *peer_name,
+					 const char *friendly_name);
+/* Makes an identity the default. 0 or an error. */
+int peergraph_identity_set_default(struct peergraph *pg, const char *peer_name);
+/* Exports an identity, its key encrypted under password, as bytes the caller frees with
+ * free(). 0 or an error. */
+int peergraph_identity_export(struct peergraph *pg, const char *peer_name, const char *password,
+			      uint8_t **data, size_t *len);
+/* Imports an exported identity; its peer name goes to peer_name. 0 or an error. */
+int peergraph_identity_import(struct peergraph *pg, const uint8_t *data, size_t len,
+			      const char *password, unsigned flags,
+			      char peer_name[PEERGRAPH_PEER_NAME_SIZE]);
+
+/* ---- graphs ------------------------------------------------------------------------------- */
+
+enum peergraph_graph_status_bits {
+	PEERGRAPH_GRAPH_OPEN = 0x1,	 /* the daemon has it open */
+	PEERGRAPH_GRAPH_SECURED = 0x2,	 /* its records are signed by its identity */
+	PEERGRAPH_GRAPH_LISTENING = 0x4, /* flooding (a later release) */
+};
+
+enum peergraph_graph_flags {
+	PEERGRAPH_GRAPH_UNSECURED = 0x1, /* records unsigned, even with an identity */
+};
+
+struct peergraph_graph_props {
+	const char *identity;	  /* signer; NULL: the daemon's default identity, if any */
+	uint32_t max_record_size; /* payload + attributes; 0: the default (1 MiB) */
+	unsigned flags;		  /* enum peergraph_graph_flags */
+};
+
+struct peergraph_graph_status {
+	char graph_id[PEERGRAPH_GRAPH_ID_MAX + 1];
+	uint32_t status; /* enum peergraph_graph_status_bits */
+	uint64_t records;
+	char identity[PEERGRAPH_PEER_NAME_SIZE]; /* "" for an unsecured graph */
+	uint32_t max_record_size;
+};
+
+/* Creates a graph (its store under the daemon's state directory) and opens it. props may be
+ * NULL. 0 or an error. */
+int peergraph_graph_create(struct peergraph *pg, const char *graph_id,
+			   const struct peergraph_graph_props *props);
+/* Opens / closes a graph the daemon knows. 0 or an error. */
+int peergraph_graph_open(struct peergraph *pg, const char *graph_id);
+int peergraph_graph_close(struct peergraph *pg, const char *graph_id);
+/* Deletes a graph and its database (closing it first). 0 or an error. */
+int peergraph_graph_delete(struct peergraph *pg, const char *graph_id);
+/* A graph's status. 0 or an error. */
+int peergraph_graph_status(struct peergraph *pg, const char *graph_id,
+			   struct peergraph_graph_status *out);
+/* Lists up to max graphs; returns how many the daemon knows, or an error. */
+long peergraph_graph_list(struct peergraph *pg, struct peergraph_graph_status *out, size_t max);
+/* Writes the graph's database to path (on the daemon's host; absolute), or merges a file
+ * written so into the graph, all or nothing. 0 or an error. */
+int peergraph_graph_export(struct peergraph *pg, const char *graph_id, const char *path);
+int peergraph_graph_import(struct peergraph *pg, const char *graph_id, const char *path);
+
+/* ---- records ------------------------------------------------------------------------------ */
+
+enum peergraph_attr_type {
+	PEERGRAPH_ATTR_INT = 1,
+	PEERGRAPH_ATTR_STRING = 2,
+	PEERGRAPH_ATTR_DATE = 3, /* microseconds since the Unix epoch */
+};
+
+struct peergraph_attr {
+	const char *name; /* NUL-terminated, 1..40 ASCII letters and digits */
+	enum peergraph_attr_type type;
+	int64_t i;	 /* INT */
+	uint64_t date;	 /* DATE */
+	const char *str; /* STRING: NUL-terminated UTF-8 */
+};
+
+enum peergraph_record_flags {
+	PEERGRAPH_RECORD_AUTO_REFRESH = 0x1,
+	PEERGRAPH_RECORD_DELETED = 0x2, /* a tombstone (get / enumerate with ..._WITH_DELETED) */
+};
+
+/*
+ * A record. To add one, fill type, payload, attributes and expires_us (absolute Unix µs; 0:
+ * PEERGRAPH_LIFETIME_DEFAULT_S from now) and id (all zero: a random one, which the library
+ * writes back); the daemon sets the creator (the graph's identity, or its node name in an
+ * unsecured graph), the version, the modifier and the times, and signs it in a secured graph.
+ * To update, give the id and the new type-matching payload / attributes / expiry (which may
+ * only grow). What the library returns has every field set.
+ */
+struct peergraph_record {
+	struct peergraph_guid type;
+	struct peergraph_guid id;
+	uint32_t version;
+	uint32_t flags;	      /* enum peergraph_record_flags */
+	const char *creator;  /* NUL-terminated */
+	const char *modifier; /* "" while never updated */
+	uint64_t created_us;  /* Unix µs */
+	uint64_t modified_us;
+	uint64_t expires_us;
+	const struct peergraph_attr *attrs;
+	unsigned nattrs;
+	const void *payload;
+	size_t payload_len;
+	bool is_signed; /* carries a signature (a secured graph's record) */
+};
+
+/* Adds n records (n <= PEERGRAPH_BATCH_MAX) in one round trip; returns once the daemon has
+ * stored every accepted one durably. results[i] (may be NULL) gets record i's outcome: 0, or
+ * why it was refused (PG_E_TOO_LARGE, PG_E_TOO_MANY_ATTRS, ...). Returns how many were added,
+ * or an error for the whole call (the graph not open, the daemon busy: -EBUSY, retry later). */
+long peergraph_record_add(struct peergraph *pg, const char *graph_id, struct peergraph_record *recs,
+			  size_t n, int *results);
+/* Updates n records of this node (version + 1); same returns. */
+long peergraph_record_update(struct peergraph *pg, const char *graph_id,
+			     struct peergraph_record *recs, size_t n, int *results);
+/* Deletes n records (tombstones, kept until their expiry); creator NULL: the node's own.
+ * Same returns (PG_E_NOT_FOUND for an id it does not hold). */
+long peergraph_record_delete(struct peergraph *pg, const char *graph_id,
+			     const struct peergraph_guid *ids, size_t n, const char *creator,
+			     int *results);
+
+enum peergraph_get_flags {
+	PEERGRAPH_WITH_DELETED = 0x1, /* tombstones too */
+};
+
+/* Gets one record into *out (valid until the next call). 0, PG_E_NOT_FOUND, or an error. */
+int peergraph_record_get(struct peergraph *pg, const char *graph_id,
+			 const struct peergraph_guid *id, const char *creator, unsigned flags,
+			 struct peergraph_record *out);
+
+/* Called per record by enumerate and search; rec is valid during the call. Non-zero stops. */
+typedef int (*peergraph_record_fn)(void *ctx, const struct peergraph_record *rec);
+
+/* Enumerates the records of a type (NULL: any) and / or a creator (NULL: any). Returns how
+ * many fn saw, or an error. */
+long peergraph_record_enum(struct peergraph *pg, const char *graph_id,
+			   const struct peergraph_guid *type, const char *creator, unsigned flags,
+			   peergraph_record_fn fn, void *ctx);
+/* Searches with the query language (doc: shared/query.h). Returns how many fn saw, or an
+ * error (PG_E_QUERY_* for a query that does not parse). */
+long peergraph_record_search(struct peergraph *pg, const char *graph_id, const char *query,
+			     unsigned flags, peergraph_record_fn fn, void *ctx);
+
+/* ---- events ------------------------------------------------------------------------------- */
+
+enum peergraph_event_kind {
+	PEERGRAPH_EVENT_ADDED = 1,
+	PEERGRAPH_EVENT_UPDATED = 2,
+	PEERGRAPH_EVENT_DELETED = 3,
+	PEERGRAPH_EVENT_EXPIRED = 4,
+	PEERGRAPH_EVENT_GRAPH_STATUS = 5,
+	PEERGRAPH_EVENT_LOST = 6, /* this subscriber fell behind: `lost` events were dropped */
+};
+
+struct peergraph_event {
+	enum peergraph_event_kind kind;
+	const char *graph_id;
+	struct peergraph_record record; /* ADDED .. EXPIRED */
+	uint64_t seq;			/* the change's sequence number in the graph's log */
+	uint64_t lost;			/* LOST: events dropped so far for this subscription */
+	uint32_t status;		/* GRAPH_STATUS */
+};
+
+/* Subscribes this connection to a graph's events (mask: bits 1 << kind; 0: all). While
+ * subscribed, the daemon queues events for this connection, bounded: a subscriber that falls
+ * behind gets a LOST event saying how many it missed. 0 or an error. */
+int peergraph_subscribe(struct peergraph *pg, const char *graph_id, uint32_t mask);
+int peergraph_unsubscribe(struct peergraph *pg, const char *graph_id);
+/* Waits up to timeout_ms (-1: for ever) for the next event. 1 with *ev filled (valid until
+ * the next call), 0 on timeout, or an error (-ECONNRESET: the daemon went away). */
+int peergraph_event_next(struct peergraph *pg, struct peergraph_event *ev, int timeout_ms);
+/* The connection's descriptor, to poll for events alongside other work. */
+int peergraph_fd(const struct peergraph *pg);
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+/* Formats a GUID as 8-4-4-4-12 lowercase hex (out: 37 bytes with the NUL). */
+void peergraph_guid_format(const struct peergraph_guid *g, char out[37]);
+/* Parses that form (braces optional). 0 or -EINVAL. */
+int peergraph_guid_parse(const char *s, struct peergraph_guid *out);
+/* A random GUID. */
+void peergraph_guid_random(struct peergraph_guid *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
