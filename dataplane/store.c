@@ -548,6 +548,14 @@ void pg_store_set_connected(struct pg_store *s, bool connected)
 	pthread_mutex_unlock(&s->lock);
 }
 
+void pg_store_set_notify_fd(struct pg_store *s, int fd)
+{
+	API_ENTER();
+	pthread_mutex_lock(&s->lock);
+	s->notify_fd = fd;
+	pthread_mutex_unlock(&s->lock);
+}
+
 void pg_store_set_defer_expiration(struct pg_store *s, bool defer)
 {
 	API_ENTER();
@@ -702,7 +710,7 @@ int pg_store_open(const struct pg_store_config *c, struct pg_store **out)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->dirfd = s->lockfd = s->logfd = -1;
+	s->dirfd = s->lockfd = s->logfd = s->notify_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->compact_lock, NULL);
 	if ((err = cv_init_mono(&s->commit_cv)) || (err = cv_init_mono(&s->durable_cv)) ||

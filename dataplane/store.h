@@ -80,6 +80,7 @@ struct pg_store_stats {
 	uint64_t cleaned_segments, reclaimed_blocks, relocated;
 	uint64_t replayed, replay_stale, replay_remove_miss, torn_bytes, expired_at_open;
 	uint64_t expired_refused; /* puts of copies already expired (PG_E_RECORD_EXPIRED) */
+	uint64_t notify_misses;	  /* wake-ups the notify fd refused (its counter full) */
 	int io_error;		  /* sticky: the first write / fdatasync error, 0 if none */
 };
 
@@ -141,6 +142,11 @@ int pg_store_sync(struct pg_store *s);
  * expires at a later call). Returns how many expired. */
 long pg_store_expire(struct pg_store *s, uint64_t now_us, unsigned max);
 
+/* An eventfd (or any fd a write of 8 bytes wakes) the committer writes 1 to after each group
+ * commit and on an I/O error, so an event loop can wait for durability without a thread of
+ * its own; -1: none. The caller owns the fd (non-blocking, so a full counter never blocks
+ * the committer). Cannot fail. */
+void pg_store_set_notify_fd(struct pg_store *s, int fd);
 /* Sets the one event subscriber (fn NULL: none). Cannot fail. */
 void pg_store_subscribe(struct pg_store *s, pg_store_event_fn fn, void *arg);
 /* Graph state the store acts on. Cannot fail. */

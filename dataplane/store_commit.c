@@ -215,6 +215,16 @@ static int write_block(struct pg_store *s, uint8_t *hdr, unsigned n, size_t size
 	return pwritev_all(s->logfd, s->iov, 1, (off_t)s->file_off);
 }
 
+/* Wakes an event loop waiting on the store (pg_store_set_notify_fd); under the lock. */
+static void notify(struct pg_store *s)
+{
+	uint64_t one = 1;
+
+	/* an eventfd counter: a full one (EAGAIN) has a wake-up pending already */
+	if (s->notify_fd >= 0 && write(s->notify_fd, &one, sizeof(one)) < 0)
+		s->st.notify_misses++;
+}
+
 /* Writes and syncs one block of what is queued. Called and returns with the lock held. */
 static int commit_block(struct pg_store *s)
 {
@@ -258,6 +268,7 @@ static int commit_block(struct pg_store *s)
 	record_commit(s, &c);
 	pthread_cond_broadcast(&s->durable_cv);
 	pthread_cond_broadcast(&s->room_cv);
+	notify(s);
 	return 0;
 }
 
@@ -286,6 +297,7 @@ static void fail(struct pg_store *s, int err)
 		s->io_err = err;
 	pthread_cond_broadcast(&s->durable_cv);
 	pthread_cond_broadcast(&s->room_cv);
+	notify(s);
 }
 
 static void *committer_main(void *arg)

@@ -55,6 +55,7 @@ struct pg_store {
 
 	/* persistence */
 	int dirfd, lockfd, logfd;
+	int notify_fd;	   /* eventfd written when durable_seq moves or I/O fails; -1: none */
 	bool direct;	   /* the log is written with O_DIRECT */
 	uint64_t file_off; /* where the next block goes (committer) */
 	uint8_t *stage;	   /* aligned staging buffer of O_DIRECT writes (committer) */

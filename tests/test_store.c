@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -160,6 +161,35 @@ struct order_row {
 	struct spec put;
 	int want;
 };
+
+/* The notify fd wakes an event loop after each group commit: once it is readable, what was put
+ * before is durable (the daemon acknowledges adds this way, without a thread per store). */
+Test(store, notify_fd_after_each_commit)
+{
+	struct ts t;
+	struct pollfd p;
+	uint64_t ticket = 0, count;
+	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	cr_assert_geq(fd, 0);
+	ts_init(&t);
+	ts_open(&t);
+	pg_store_set_notify_fd(t.s, fd);
+	for (int round = 0; round < 3; round++) {
+		struct spec sp = spec((uint64_t)round, 1);
+
+		cr_assert_eq(put_spec(t.s, &sp, &ticket), 0);
+		p = (struct pollfd){ .fd = fd, .events = POLLIN };
+		while (pg_store_durable_seq(t.s) < ticket) {
+			cr_assert_eq(poll(&p, 1, 5000), 1, "woken within 5 s");
+			cr_assert_eq(read(fd, &count, sizeof(count)), (ssize_t)sizeof(count));
+			cr_assert_geq(count, 1);
+		}
+	}
+	pg_store_set_notify_fd(t.s, -1);
+	ts_fini(&t);
+	close(fd);
+}
 
 Test(store, conflict_order)
 {
