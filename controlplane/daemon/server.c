@@ -1,0 +1,769 @@
+/*
+ * server.c - peergraphd's control API server (server.h): the listening socket and peer
+ * credentials, per-connection input and output, frame dispatch, parked replies that wait for
+ * durability, and the fan-out of store events to subscribers. The handlers of the messages
+ * are in api_handlers.c; this file only moves frames.
+ *
+ * The loop is one epoll set on the control thread. Everything registered carries a `watch`
+ * saying what it is: the listener, the signal fd, a graph's notify eventfd (commits, I/O
+ * errors and queued events of that graph), or a connection.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api/frame.h"
+#include "log.h"
+#include "pg_error.h"
+#include "server_impl.h"
+
+enum {
+	IN_INITIAL = 64 << 10, /* a connection's first input buffer */
+	EVENTS_BATCH = 256,    /* events taken from a graph's queue at a time */
+	EPOLL_BATCH = 64,
+	STOP_FLUSH_MS = 2000, /* bounded wait to send what is queued at shutdown */
+};
+
+/* ---- watches ------------------------------------------------------------------------------- */
+
+static int watch_add(struct pgd_server *srv, int fd, struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+
+	return epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+}
+
+static void conn_set_events(struct pgd_server *srv, struct conn *c)
+{
+	uint32_t want = 0;
+	struct epoll_event ev;
+
+	if (!c->pend_g && c->out_len - c->out_off <= srv->cfg.client_queue_bytes && !c->closing)
+		want |= EPOLLIN;
+	if (c->out_len > c->out_off)
+		want |= EPOLLOUT;
+	if (want == c->epoll_events)
+		return;
+	ev = (struct epoll_event){ .events = want, .data.ptr = &c->watch };
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->epoll_events = want;
+}
+
+int pgd_server_watch_graph(struct pgd_server *srv, struct pgd_graph *g)
+{
+	struct watch *w;
+	int err;
+
+	for (unsigned i = 0; i < PGD_GRAPHS_MAX; i++) {
+		if (srv->graph_watch[i].obj)
+			continue;
+		w = &srv->graph_watch[i];
+		w->kind = WATCH_GRAPH;
+		w->obj = g;
+		if ((err = watch_add(srv, g->notify_fd, w, EPOLLIN))) {
+			w->obj = NULL;
+			return err;
+		}
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+void pgd_server_unwatch_graph(struct pgd_server *srv, struct pgd_graph *g)
+{
+	for (unsigned i = 0; i < PGD_GRAPHS_MAX; i++) {
+		if (srv->graph_watch[i].obj == g) {
+			epoll_ctl(srv->epfd, EPOLL_CTL_DEL, g->notify_fd, NULL);
+			srv->graph_watch[i].obj = NULL;
+		}
+	}
+}
+
+/* ---- output -------------------------------------------------------------------------------- */
+
+/* Appends bytes to a connection's output. Replies always fit (the bound only stops reading);
+ * 0 or -ENOMEM. */
+static int out_append(struct conn *c, const uint8_t *p, size_t len)
+{
+	if (c->out_off && c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (c->out_len + len > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 64 << 10;
+		uint8_t *b;
+
+		if (c->out_off) { /* reclaim what was sent before growing */
+			memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+			c->out_len -= c->out_off;
+			c->out_off = 0;
+		}
+		while (cap < c->out_len + len)
+			cap *= 2;
+		if (cap != c->out_cap) {
+			if (!(b = realloc(c->out, cap)))
+				return -ENOMEM;
+			c->out = b;
+			c->out_cap = cap;
+		}
+	}
+	memcpy(c->out + c->out_len, p, len);
+	c->out_len += len;
+	return 0;
+}
+
+/* Writes what it can without blocking. 0, or -errno (the peer is gone). */
+static int out_flush(struct conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : -errno;
+		}
+		c->out_off += (size_t)n;
+	}
+	if (c->out_off == c->out_len) {
+		c->out_off = c->out_len = 0;
+		c->out_events = 0;
+	}
+	return 0;
+}
+
+void pgd_conn_queue(struct pgd_server *srv, struct conn *c, const uint8_t *frame, size_t len)
+{
+	if (out_append(c, frame, len)) {
+		pgd_log(PGD_LOG_ERROR, "client pid %d: out of memory for a reply: closing it",
+			(int)c->pid);
+		c->closing = true;
+		return;
+	}
+	if (out_flush(c))
+		c->closing = true;
+	conn_set_events(srv, c);
+}
+
+/* A failed reply: status and, if any, the detail in srv->msg. */
+static void reply_error(struct pgd_server *srv, struct conn *c, uint16_t type, uint32_t id,
+			int status)
+{
+	long n;
+
+	pg_api_begin(&srv->w, (uint16_t)(type | PG_API_REPLY), id, status);
+	if (srv->msg[0])
+		pg_api_put_str(&srv->w, PG_API_T_MESSAGE, srv->msg);
+	n = pg_api_end(&srv->w);
+	if (n > 0)
+		pgd_conn_queue(srv, c, srv->w.buf, (size_t)n);
+	else
+		c->closing = true;
+}
+
+/* ---- events -------------------------------------------------------------------------------- */
+
+static struct sub *sub_of(struct conn *c, const struct pgd_graph *g)
+{
+	for (unsigned i = 0; i < c->nsubs; i++)
+		if (c->subs[i].g == g)
+			return &c->subs[i];
+	return NULL;
+}
+
+/* Queues an event frame if the connection has room; else counts it lost. */
+static void event_offer(struct pgd_server *srv, struct conn *c, struct sub *s, const uint8_t *frame,
+			size_t len)
+{
+	if (c->out_len - c->out_off + len > srv->cfg.client_queue_bytes ||
+	    c->out_events >= srv->cfg.event_queue) {
+		s->lost++;
+		s->lost_pending = true;
+		return;
+	}
+	c->out_events++;
+	pgd_conn_queue(srv, c, frame, len);
+}
+
+/* Tells a subscriber how many events it lost, once it has room again. */
+static void lost_offer(struct pgd_server *srv, struct conn *c, struct sub *s)
+{
+	long n;
+
+	if (!s->lost_pending || c->out_len - c->out_off > srv->cfg.client_queue_bytes / 2)
+		return;
+	pg_api_begin(&srv->w, PG_API_EVENT, 0, 0);
+	pg_api_put_u32(&srv->w, PG_API_T_EVENT_KIND, PG_API_EV_LOST);
+	pg_api_put_str(&srv->w, PG_API_T_GRAPH, s->g->id);
+	pg_api_put_u64(&srv->w, PG_API_T_LOST, s->lost);
+	if ((n = pg_api_end(&srv->w)) > 0) {
+		s->lost_pending = false;
+		pgd_conn_queue(srv, c, srv->w.buf, (size_t)n);
+	}
+}
+
+static void events_fan_out(struct pgd_server *srv, struct pgd_graph *g)
+{
+	struct pgd_event ev[EVENTS_BATCH];
+	uint64_t dropped;
+	unsigned n;
+
+	do {
+		n = pgd_graph_events_take(g, ev, EVENTS_BATCH, &dropped);
+		for (unsigned k = 0; k < srv->nconns; k++) {
+			struct conn *c = srv->conns[k];
+			struct sub *s = sub_of(c, g);
+
+			if (!s)
+				continue;
+			if (dropped) {
+				s->lost += dropped;
+				s->lost_pending = true;
+			}
+			lost_offer(srv, c, s);
+			for (unsigned i = 0; i < n; i++) {
+				long len;
+
+				if (!(s->mask & (1u << ev[i].kind)))
+					continue;
+				pg_api_begin(&srv->w, PG_API_EVENT, 0, 0);
+				pg_api_put_u32(&srv->w, PG_API_T_EVENT_KIND, (uint32_t)ev[i].kind);
+				pg_api_put_str(&srv->w, PG_API_T_GRAPH, g->id);
+				pg_api_put_bytes(&srv->w, PG_API_T_RECORD, ev[i].bytes, ev[i].len);
+				pg_api_put_u64(&srv->w, PG_API_T_SEQ, ev[i].seq);
+				if ((len = pg_api_end(&srv->w)) > 0)
+					event_offer(srv, c, s, srv->w.buf, (size_t)len);
+			}
+		}
+		for (unsigned i = 0; i < n; i++)
+			free(ev[i].bytes);
+	} while (n == EVENTS_BATCH);
+}
+
+void pgd_server_graph_status_event(struct pgd_server *srv, struct pgd_graph *g, uint32_t status)
+{
+	for (unsigned k = 0; k < srv->nconns; k++) {
+		struct conn *c = srv->conns[k];
+		struct sub *s = sub_of(c, g);
+		long len;
+
+		if (!s || !(s->mask & (1u << PG_API_EV_GRAPH_STATUS)))
+			continue;
+		pg_api_begin(&srv->w, PG_API_EVENT, 0, 0);
+		pg_api_put_u32(&srv->w, PG_API_T_EVENT_KIND, PG_API_EV_GRAPH_STATUS);
+		pg_api_put_str(&srv->w, PG_API_T_GRAPH, g->id);
+		pg_api_put_u32(&srv->w, PG_API_T_STATUS, status);
+		if ((len = pg_api_end(&srv->w)) > 0)
+			event_offer(srv, c, s, srv->w.buf, (size_t)len);
+	}
+}
+
+/* ---- subscriptions --------------------------------------------------------------------------- */
+
+static bool graph_subscribed(struct pgd_server *srv, const struct pgd_graph *g)
+{
+	for (unsigned k = 0; k < srv->nconns; k++)
+		if (sub_of(srv->conns[k], g))
+			return true;
+	return false;
+}
+
+int pgd_server_subscribe(struct pgd_server *srv, struct conn *c, struct pgd_graph *g, uint32_t mask)
+{
+	struct sub *s = sub_of(c, g);
+
+	(void)srv;
+	if (!s) {
+		if (c->nsubs == SUBS_MAX)
+			return -ENOSPC;
+		s = &c->subs[c->nsubs++];
+		*s = (struct sub){ .g = g };
+	}
+	s->mask = mask ? mask : ~0u;
+	pgd_graph_events_want(g, true);
+	return 0;
+}
+
+void pgd_server_unsubscribe(struct pgd_server *srv, struct conn *c, struct pgd_graph *g)
+{
+	struct sub *s = sub_of(c, g);
+
+	if (!s)
+		return;
+	*s = c->subs[--c->nsubs];
+	if (!graph_subscribed(srv, g))
+		pgd_graph_events_want(g, false);
+}
+
+void pgd_server_graph_gone(struct pgd_server *srv, struct pgd_graph *g)
+{
+	pgd_server_graph_status_event(srv, g, 0);
+	for (unsigned k = 0; k < srv->nconns; k++)
+		pgd_server_unsubscribe(srv, srv->conns[k], g);
+}
+
+/* ---- parked replies ---------------------------------------------------------------------- */
+
+static void unpark(struct pgd_server *srv, struct conn *c, int io_error)
+{
+	if (io_error) {
+		uint16_t type = (uint16_t)(load_type(c->pend) & ~PG_API_REPLY);
+
+		snprintf(srv->msg, sizeof(srv->msg), "the graph's store failed to write: %s",
+			 pg_strerror(io_error));
+		reply_error(srv, c, type, load_id(c->pend), io_error);
+	} else {
+		pgd_conn_queue(srv, c, c->pend, c->pend_len);
+	}
+	free(c->pend);
+	c->pend = NULL;
+	c->pend_g = NULL;
+	conn_set_events(srv, c);
+}
+
+/* Sends the parked replies of g that are durable now (all of them with force: the graph is
+ * closing, and closing made its store durable). */
+void pgd_server_graph_durable(struct pgd_server *srv, struct pgd_graph *g, bool force)
+{
+	uint64_t durable = force ? UINT64_MAX : pg_store_durable_seq(g->store);
+	struct pg_store_stats st;
+	int io_error = 0;
+	bool looked = false;
+
+	for (unsigned k = 0; k < srv->nconns; k++) {
+		struct conn *c = srv->conns[k];
+
+		if (c->pend_g != g)
+			continue;
+		if (c->pend_ticket > durable && !looked && !force) {
+			pg_store_stats_get(g->store, &st);
+			io_error = st.io_error;
+			looked = true;
+		}
+		if (c->pend_ticket <= durable || io_error)
+			unpark(srv, c, io_error);
+	}
+}
+
+void pgd_conn_park(struct pgd_server *srv, struct conn *c, struct pgd_graph *g, uint64_t ticket,
+		   const uint8_t *reply, size_t len)
+{
+	if (ticket <= pg_store_durable_seq(g->store)) {
+		pgd_conn_queue(srv, c, reply, len);
+		return;
+	}
+	if (!(c->pend = malloc(len))) {
+		c->closing = true;
+		return;
+	}
+	memcpy(c->pend, reply, len);
+	c->pend_len = len;
+	c->pend_g = g;
+	c->pend_ticket = ticket;
+	conn_set_events(srv, c);
+}
+
+static void graph_ready(struct pgd_server *srv, struct pgd_graph *g)
+{
+	uint64_t count;
+
+	if (read(g->notify_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		pgd_log(PGD_LOG_WARN, "graph \"%s\": notify fd: %s", g->id, strerror(errno));
+	pgd_server_graph_durable(srv, g, false);
+	events_fan_out(srv, g);
+}
+
+/* ---- connections ----------------------------------------------------------------------------- */
+
+static void conn_free(struct pgd_server *srv, struct conn *c)
+{
+	while (c->nsubs)
+		pgd_server_unsubscribe(srv, c, c->subs[0].g);
+	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	free(c->pend);
+	for (unsigned k = 0; k < srv->nconns; k++) {
+		if (srv->conns[k] == c) {
+			srv->conns[k] = srv->conns[--srv->nconns];
+			break;
+		}
+	}
+	free(c);
+}
+
+static bool in_group(uid_t uid, gid_t primary, gid_t group)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	gid_t groups[256];
+	int n = 256;
+
+	if (primary == group)
+		return true;
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return false;
+	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == group)
+			return true;
+	return false;
+}
+
+/* Tells a refused peer why (a failed HELLO reply) and closes it. */
+static void refuse(struct pgd_server *srv, int fd, const struct ucred *cr)
+{
+	long n;
+
+	pgd_log(PGD_LOG_WARN,
+		"refused a client: uid %u (pid %d) is not the daemon's user, root, or in its "
+		"group",
+		(unsigned)cr->uid, (int)cr->pid);
+	pg_api_begin(&srv->w, PG_API_HELLO | PG_API_REPLY, 0, -EACCES);
+	pg_api_put_str(
+	    &srv->w, PG_API_T_MESSAGE,
+	    "not allowed: peergraphd admits its own user, root and its configured group");
+	if ((n = pg_api_end(&srv->w)) > 0 && send(fd, srv->w.buf, (size_t)n, MSG_NOSIGNAL) < 0) {
+		/* the peer is gone already */
+	}
+	close(fd);
+}
+
+static void accept_clients(struct pgd_server *srv)
+{
+	for (;;) {
+		int fd = accept4(srv->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct ucred cr;
+		socklen_t crlen = sizeof(cr);
+		struct conn *c;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				pgd_log(PGD_LOG_WARN, "accept: %s", strerror(errno));
+			return;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0) {
+			close(fd);
+			continue;
+		}
+		if (cr.uid != geteuid() && cr.uid != 0 &&
+		    !(srv->cfg.group != (gid_t)-1 && in_group(cr.uid, cr.gid, srv->cfg.group))) {
+			refuse(srv, fd, &cr);
+			continue;
+		}
+		if (srv->nconns == srv->cfg.max_clients) {
+			pgd_log(PGD_LOG_WARN, "refused pid %d: at max_clients (%u)", (int)cr.pid,
+				srv->cfg.max_clients);
+			close(fd);
+			continue;
+		}
+		if (!(c = calloc(1, sizeof(*c)))) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->uid = cr.uid;
+		c->pid = cr.pid;
+		c->watch.kind = WATCH_CONN;
+		c->watch.obj = c;
+		c->epoll_events = EPOLLIN;
+		if (watch_add(srv, fd, &c->watch, EPOLLIN)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		srv->conns[srv->nconns++] = c;
+		pgd_log(PGD_LOG_DEBUG, "client pid %d uid %u connected", (int)cr.pid,
+			(unsigned)cr.uid);
+	}
+}
+
+/* Handles every whole frame in the input buffer (stopping when the connection parks or its
+ * output is over its bound). Returns false when the connection must close. */
+static bool frames_handle(struct pgd_server *srv, struct conn *c)
+{
+	size_t off = 0;
+
+	while (!c->pend_g && !c->closing &&
+	       c->out_len - c->out_off <= srv->cfg.client_queue_bytes) {
+		struct pg_api_hdr h;
+		int err;
+
+		if (c->in_len - off < PG_API_HDR_LEN)
+			break;
+		if ((err = pg_api_hdr_decode(c->in + off, &h))) {
+			/* the stream cannot be framed any more: say why, then close */
+			snprintf(srv->msg, sizeof(srv->msg), "%s", pg_strerror(err));
+			reply_error(srv, c, h.type, h.id, err);
+			c->closing = true;
+			break;
+		}
+		if (c->in_len - off < (size_t)h.len + 4) {
+			if (c->in_cap < (size_t)h.len + 4) {
+				uint8_t *b = realloc(c->in, (size_t)h.len + 4);
+
+				if (!b)
+					return false;
+				c->in = b;
+				c->in_cap = (size_t)h.len + 4;
+			}
+			break;
+		}
+		pgd_frame_dispatch(srv, c, &h, c->in + off + PG_API_HDR_LEN,
+				   (size_t)h.len + 4 - PG_API_HDR_LEN);
+		off += (size_t)h.len + 4;
+	}
+	if (off) {
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
+	}
+	return true;
+}
+
+static void conn_readable(struct pgd_server *srv, struct conn *c)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (!c->in) {
+			if (!(c->in = malloc(IN_INITIAL)))
+				goto close_it;
+			c->in_cap = IN_INITIAL;
+		}
+		if (c->in_len == c->in_cap) {
+			if (!frames_handle(srv, c))
+				goto close_it;
+			if (c->in_len == c->in_cap || c->pend_g || c->closing)
+				break; /* parked, over its output bound, or a frame to grow for */
+		}
+		n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+		if (n == 0)
+			goto close_it; /* mid-frame or not: its buffers go with it */
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			goto close_it;
+		}
+		c->in_len += (size_t)n;
+		if (!frames_handle(srv, c))
+			goto close_it;
+		if (c->pend_g || c->closing)
+			break;
+	}
+	conn_set_events(srv, c);
+	if (c->closing && c->out_off == c->out_len)
+		conn_free(srv, c);
+	return;
+
+close_it:
+	conn_free(srv, c);
+}
+
+static void conn_writable(struct pgd_server *srv, struct conn *c)
+{
+	if (out_flush(c)) {
+		conn_free(srv, c);
+		return;
+	}
+	for (unsigned i = 0; i < c->nsubs; i++)
+		lost_offer(srv, c, &c->subs[i]);
+	if (c->closing && c->out_off == c->out_len) {
+		conn_free(srv, c);
+		return;
+	}
+	conn_set_events(srv, c);
+	if (!c->pend_g && c->in_len)
+		conn_readable(srv, c); /* frames read before the output filled up */
+}
+
+/* ---- set-up and the loop ----------------------------------------------------------------------
+ */
+
+static int listen_on(struct pgd_server *srv, char *msg, size_t msglen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = srv->cfg.socket_path;
+	int fd, probe;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(msg, msglen, "socket path longer than %zu bytes: %s",
+			 sizeof(sa.sun_path) - 1, path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	/* a live daemon answers on the path; a stale file from a crash does not */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(probe);
+		snprintf(msg, msglen, "another peergraphd serves %s", path);
+		return -EADDRINUSE;
+	}
+	if (probe >= 0)
+		close(probe);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto err;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0660) != 0 ||
+	    (srv->cfg.group != (gid_t)-1 && chown(path, (uid_t)-1, srv->cfg.group) != 0) ||
+	    listen(fd, 128) != 0) {
+		int e = errno;
+
+		close(fd);
+		unlink(path);
+		errno = e;
+		goto err;
+	}
+	srv->lfd = fd;
+	return 0;
+
+err:
+	snprintf(msg, msglen, "socket %s: %s", path, strerror(errno));
+	return -errno;
+}
+
+int pgd_server_create(const struct pgd_server_config *cfg, struct pgd_graphs *gs,
+		      struct pg_identity_store *ids, int signal_fd, pgd_signal_fn on_signal,
+		      void *ctx, struct pgd_server **out, char *msg, size_t msglen)
+{
+	struct pgd_server *srv = calloc(1, sizeof(*srv));
+	int err;
+
+	*out = NULL;
+	if (!srv)
+		return -ENOMEM;
+	srv->cfg = *cfg;
+	srv->gs = gs;
+	srv->ids = ids;
+	srv->on_signal = on_signal;
+	srv->ctx = ctx;
+	srv->lfd = srv->epfd = -1;
+	pg_api_writer_init(&srv->w, PG_API_FRAME_MAX);
+	srv->conns = calloc(cfg->max_clients, sizeof(*srv->conns));
+	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!srv->conns || srv->epfd < 0) {
+		err = srv->conns ? -errno : -ENOMEM;
+		snprintf(msg, msglen, "epoll: %s", strerror(-err));
+		goto err_destroy;
+	}
+	if ((err = listen_on(srv, msg, msglen)))
+		goto err_destroy;
+	srv->listen_watch.kind = WATCH_LISTEN;
+	srv->signal_watch.kind = WATCH_SIGNAL;
+	if ((err = watch_add(srv, srv->lfd, &srv->listen_watch, EPOLLIN)) ||
+	    (err = watch_add(srv, signal_fd, &srv->signal_watch, EPOLLIN))) {
+		snprintf(msg, msglen, "epoll_ctl: %s", strerror(-err));
+		goto err_destroy;
+	}
+	for (unsigned i = 0; i < gs->n; i++) {
+		if (gs->g[i]->open && (err = pgd_server_watch_graph(srv, gs->g[i]))) {
+			snprintf(msg, msglen, "watch graph %s: %s", gs->g[i]->id, strerror(-err));
+			goto err_destroy;
+		}
+	}
+	*out = srv;
+	return 0;
+
+err_destroy:
+	pgd_server_destroy(srv);
+	return err;
+}
+
+int pgd_server_run(struct pgd_server *srv)
+{
+	struct epoll_event ev[EPOLL_BATCH];
+
+	for (;;) {
+		int n = epoll_wait(srv->epfd, ev, EPOLL_BATCH, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			struct watch *w = ev[i].data.ptr;
+
+			switch (w->kind) {
+			case WATCH_LISTEN:
+				accept_clients(srv);
+				break;
+			case WATCH_SIGNAL:
+				if (!srv->on_signal(srv->ctx))
+					return 0;
+				break;
+			case WATCH_GRAPH:
+				if (w->obj)
+					graph_ready(srv, w->obj);
+				break;
+			case WATCH_CONN:
+				if (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+					conn_writable(srv, w->obj);
+				else if (ev[i].events & EPOLLIN)
+					conn_readable(srv, w->obj);
+				/* a freed connection may be named again later in this batch */
+				if (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLIN))
+					goto next_wait;
+				break;
+			}
+		}
+	next_wait:;
+	}
+}
+
+void pgd_server_stop_accepting(struct pgd_server *srv)
+{
+	if (srv->lfd < 0)
+		return;
+	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->lfd, NULL);
+	close(srv->lfd);
+	srv->lfd = -1;
+	unlink(srv->cfg.socket_path);
+}
+
+void pgd_server_reconfigure(struct pgd_server *srv, uint64_t client_queue_bytes,
+			    uint32_t event_queue)
+{
+	srv->cfg.client_queue_bytes = client_queue_bytes;
+	srv->cfg.event_queue = event_queue;
+}
+
+void pgd_server_destroy(struct pgd_server *srv)
+{
+	uint64_t deadline;
+
+	if (!srv)
+		return;
+	pgd_server_stop_accepting(srv);
+	/* bounded: a client that stopped reading does not hold the shutdown */
+	deadline = pg_mono_ns() + (uint64_t)STOP_FLUSH_MS * 1000000u;
+	for (unsigned k = 0; k < srv->nconns; k++) {
+		struct conn *c = srv->conns[k];
+
+		while (c->out_off < c->out_len && pg_mono_ns() < deadline) {
+			struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+
+			if (poll(&p, 1, 50) < 0 || out_flush(c))
+				break;
+		}
+	}
+	while (srv->nconns)
+		conn_free(srv, srv->conns[0]);
+	free(srv->conns);
+	if (srv->epfd >= 0)
+		close(srv->epfd);
+	pg_api_writer_free(&srv->w);
+	free(srv);
+}

@@ -1,0 +1,112 @@
+/*
+ * server_impl.h - what server.c (frames, connections, the loop) and api_handlers.c (the
+ * messages) share: the server's and a connection's state, and the calls between them.
+ */
+#ifndef PGD_SERVER_IMPL_H
+#define PGD_SERVER_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "api/frame.h"
+#include "graphs.h"
+#include "pg_bytes.h"
+#include "pg_time.h"
+#include "server.h"
+
+enum watch_kind { WATCH_LISTEN, WATCH_SIGNAL, WATCH_GRAPH, WATCH_CONN };
+
+/* What an epoll event is about. */
+struct watch {
+	enum watch_kind kind;
+	void *obj; /* the graph or the connection */
+};
+
+/* A connection's subscription to one graph's events. */
+struct sub {
+	struct pgd_graph *g;
+	uint32_t mask;	   /* bits 1 << pg_api_event_kind */
+	uint64_t lost;	   /* events dropped for it so far */
+	bool lost_pending; /* a LOST event is owed */
+};
+
+enum { SUBS_MAX = 16 }; /* graphs one connection subscribes to */
+
+struct conn {
+	struct watch watch;
+	int fd;
+	uid_t uid;
+	pid_t pid;
+	uint32_t epoll_events;
+	bool closing; /* close once the output is sent */
+
+	uint8_t *in; /* frames read, not yet handled */
+	size_t in_len, in_cap;
+
+	uint8_t *out; /* replies and events queued */
+	size_t out_off, out_len, out_cap;
+	uint32_t out_events; /* event frames among them */
+
+	struct pgd_graph *pend_g; /* a reply waits for this graph's durability */
+	uint64_t pend_ticket;
+	uint8_t *pend;
+	size_t pend_len;
+
+	struct sub subs[SUBS_MAX];
+	unsigned nsubs;
+};
+
+struct pgd_server {
+	struct pgd_server_config cfg;
+	int lfd, epfd;
+	pgd_signal_fn on_signal;
+	void *ctx;
+	struct pgd_graphs *gs;
+	struct pg_identity_store *ids;
+	struct conn **conns;
+	unsigned nconns;
+	struct watch listen_watch, signal_watch;
+	struct watch graph_watch[PGD_GRAPHS_MAX];
+	struct pg_api_writer w; /* the frame being built (one at a time: one thread) */
+	char msg[512];		/* the detail of the failing request, "" if none */
+};
+
+static inline uint16_t load_type(const uint8_t *frame)
+{
+	return load_le16(frame + PG_API_OFF_TYPE);
+}
+
+static inline uint32_t load_id(const uint8_t *frame)
+{
+	return load_le32(frame + PG_API_OFF_ID);
+}
+
+/* api_handlers.c: checks a frame's body and answers it (or parks the connection). */
+void pgd_frame_dispatch(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
+			const uint8_t *body, size_t len);
+
+/* server.c */
+/* Queues a frame on the connection and sends what it can. Cannot fail (a connection out of
+ * memory is closed). */
+void pgd_conn_queue(struct pgd_server *srv, struct conn *c, const uint8_t *frame, size_t len);
+/* Sends reply once ticket is durable in g's store (now, if it is already). */
+void pgd_conn_park(struct pgd_server *srv, struct conn *c, struct pgd_graph *g, uint64_t ticket,
+		   const uint8_t *reply, size_t len);
+/* Watches / stops watching an open graph's notify fd. 0 or -errno. */
+int pgd_server_watch_graph(struct pgd_server *srv, struct pgd_graph *g);
+void pgd_server_unwatch_graph(struct pgd_server *srv, struct pgd_graph *g);
+/* Sends g's parked replies that are durable (all, with force). */
+void pgd_server_graph_durable(struct pgd_server *srv, struct pgd_graph *g, bool force);
+/* A GRAPH_STATUS event to g's subscribers. */
+void pgd_server_graph_status_event(struct pgd_server *srv, struct pgd_graph *g, uint32_t status);
+/* Subscribes c to g (replacing its mask if subscribed). 0 or -ENOSPC (SUBS_MAX). */
+int pgd_server_subscribe(struct pgd_server *srv, struct conn *c, struct pgd_graph *g,
+			 uint32_t mask);
+/* Ends c's subscription to g (if any). */
+void pgd_server_unsubscribe(struct pgd_server *srv, struct conn *c, struct pgd_graph *g);
+/* Ends every connection's subscription to g (the graph closes). */
+void pgd_server_graph_gone(struct pgd_server *srv, struct pgd_graph *g);
+
+#endif
