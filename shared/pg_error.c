@@ -104,6 +104,8 @@ static const struct err_text texts[] = {
 	E(PG_E_API_TYPE, "unknown control API message type"),
 	E(PG_E_API_FIELD, "control API message with a field that is unknown, malformed, repeated "
 			  "or missing for its type"),
+	E(PG_E_CONFIG, "invalid configuration: the message names the file, line and key, and "
+		       "what is allowed"),
 	E(PG_E_CLASSIFIER_LEN, "classifier must be 1..149 bytes"),
 	E(PG_E_CLASSIFIER_CHAR,
 	  "bad classifier character: printable ASCII only, no space, '/' or '\\'"),

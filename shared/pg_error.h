@@ -86,6 +86,8 @@ enum pg_err {
 	PG_E_API_FRAME = -(PG_E_BASE + 161),   /* frame length out of bounds, or cut short */
 	PG_E_API_TYPE = -(PG_E_BASE + 162),    /* unknown message type */
 	PG_E_API_FIELD = -(PG_E_BASE + 163),   /* field unknown, malformed, repeated or missing */
+	/* peergraphd's configuration (controlplane/daemon/config.h) */
+	PG_E_CONFIG = -(PG_E_BASE + 170), /* a setting or the file is wrong: see its message */
 	PG_E_LAST = -(PG_E_BASE + 99),
 	/* identities and peer names (controlplane/identity.h, peername.h) */
 	PG_E_CLASSIFIER_LEN = -(PG_E_BASE + 100),     /* classifier empty or over 149 bytes */

@@ -13,8 +13,8 @@
 
 static _Atomic int log_level = PGD_LOG_INFO;
 
-static const char *const names[] = { "error", "warn", "info", "debug" };
-static const int syslog_prio[] = { 3, 4, 6, 7 }; /* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+/* indexed by syslog priority */
+static const char *const names[8] = { [3] = "error", [4] = "warn", [6] = "info", [7] = "debug" };
 
 void pgd_log_set_level(enum pgd_log_level level)
 {
@@ -28,7 +28,7 @@ enum pgd_log_level pgd_log_get_level(void)
 
 const char *pgd_log_level_name(enum pgd_log_level level)
 {
-	return (unsigned)level <= PGD_LOG_DEBUG ? names[level] : "?";
+	return (unsigned)level <= PGD_LOG_DEBUG && names[level] ? names[level] : "?";
 }
 
 void pgd_log(enum pgd_log_level level, const char *fmt, ...)
@@ -38,13 +38,13 @@ void pgd_log(enum pgd_log_level level, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if ((int)level > atomic_load_explicit(&log_level, memory_order_relaxed))
+	if ((int)level > atomic_load_explicit(&log_level, memory_order_relaxed) ||
+	    (unsigned)level > PGD_LOG_DEBUG || !names[level])
 		return;
 	if (journal < 0)
 		journal = getenv("JOURNAL_STREAM") != NULL;
 	if (journal)
-		n = snprintf(line, sizeof(line), "<%d>peergraphd: %s: ", syslog_prio[level],
-			     names[level]);
+		n = snprintf(line, sizeof(line), "<%d>peergraphd: %s: ", (int)level, names[level]);
 	else
 		n = snprintf(line, sizeof(line), "peergraphd: %s: ", names[level]);
 	va_start(ap, fmt);

@@ -6,11 +6,12 @@
 #ifndef PGD_LOG_H
 #define PGD_LOG_H
 
+/* syslog priorities, as the configuration's log_level holds them (config.h) */
 enum pgd_log_level {
-	PGD_LOG_ERROR = 0,
-	PGD_LOG_WARN = 1,
-	PGD_LOG_INFO = 2,
-	PGD_LOG_DEBUG = 3,
+	PGD_LOG_ERROR = 3, /* LOG_ERR */
+	PGD_LOG_WARN = 4,  /* LOG_WARNING */
+	PGD_LOG_INFO = 6,  /* LOG_INFO */
+	PGD_LOG_DEBUG = 7, /* LOG_DEBUG */
 };
 
 /* Sets the most verbose level written (messages above it are skipped). Cannot fail. */

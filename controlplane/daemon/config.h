@@ -1,0 +1,120 @@
+/*
+ * config.h - peergraphd's configuration: the file (/etc/peergraph/peergraphd.conf), overrides
+ * from the command line, and what SIGHUP may change while the daemon runs.
+ *
+ * The file is INI, read by Debian's libinih, and strict: an unknown section or key, a key
+ * given twice, a value out of its bounds, an empty value (socket_group excepted) or a line
+ * longer than PGD_CONFIG_LINE_MAX is an error that names the file, the line and the key and
+ * says what is allowed. A file with any error changes nothing. Every key, with its bounds, its
+ * default and its meaning, is in one table (config.c), from which pgd_config_write and the
+ * example file doc/peergraphd.conf.example are made. The syntax:
+ *
+ *   [section]                  daemon, store or dataplane; each at most once
+ *   key = value                whitespace around both is trimmed; "key: value" works too
+ *   # comment, ; comment       on a line of their own; " ;" also starts a comment at the end
+ *                              of a line (inih's rule; '#' there is part of the value)
+ *   sizes                      bytes, with an optional K, M, G or T suffix (powers of 1024)
+ *   booleans                   true/false, yes/no, on/off, 1/0
+ *   log levels                 error, warn, info, debug
+ *
+ * Paths and names are printable ASCII without spaces, so every value a file can hold is
+ * written back by pgd_config_write as it was read.
+ *
+ * Reload: the daemon builds a fresh configuration on SIGHUP (defaults, the file, then the
+ * command line's overrides again, so they keep winning) and hands it to pgd_config_reload,
+ * which applies the settings marked reloadable and reports each other one that differs as
+ * needing a restart.
+ *
+ * Thread safety: pgd_config_parse and pgd_config_load may run on any thread (inih's options
+ * are process globals in Debian's build; config.c sets them under a lock for each parse).
+ * A struct pgd_config belongs to its caller.
+ */
+#ifndef PGD_CONFIG_H
+#define PGD_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "peername.h"
+
+enum {
+	PGD_CONFIG_FILE_MAX = 1 << 20, /* bytes of a configuration file */
+	PGD_CONFIG_LINE_MAX = 4352,    /* bytes of one line, its newline excluded: room for a
+					* state_dir of PATH_MAX - 1 bytes and some indentation */
+	PGD_CONFIG_ERR_SIZE = 512,     /* an err buffer that holds every message whole */
+	PGD_SOCKET_SIZE = 108,	       /* sizeof(sockaddr_un.sun_path): 107 bytes and a NUL */
+	PGD_GROUP_MAX = 32,	       /* bytes of a group name (useradd's bound) */
+};
+
+/* The settings. Strings are NUL-terminated and zero-filled past their end. */
+struct pgd_config {
+	/* [daemon] */
+	char state_dir[PATH_MAX];	      /* absolute; one directory per graph below it */
+	char socket[PGD_SOCKET_SIZE];	      /* the control socket's absolute path */
+	char socket_group[PGD_GROUP_MAX + 1]; /* admitted besides the daemon's uid and root; "" */
+	int log_level;			      /* syslog priority: LOG_ERR, LOG_WARNING, LOG_INFO or
+					       * LOG_DEBUG; reloadable */
+	uint32_t max_clients;		      /* connections at once */
+	uint64_t client_queue_bytes;	      /* output queued per client; reloadable */
+	uint32_t event_queue;		      /* events queued per subscriber; reloadable */
+	char node_name[PG_PEERNAME_SIZE];     /* "0.<classifier>": creator id in unsecured graphs */
+	/* [store]: defaults for the graphs' stores (dataplane/store.h) */
+	uint32_t commit_interval_us;
+	uint32_t max_records;
+	uint64_t max_bytes;
+	uint32_t segment_size;
+	bool direct_io;
+	/* [dataplane] */
+	uint32_t workers;
+};
+
+/* Fills *c with every default (node_name: "0." and the host name, or "0.peergraphd" when the
+ * host name is not a valid classifier). Cannot fail. */
+void pgd_config_default(struct pgd_config *c);
+
+/*
+ * Reads the file at path over *c: the keys it sets replace those of *c, the others stay.
+ * 0; PG_E_CONFIG when its content is wrong or it is larger than PGD_CONFIG_FILE_MAX or
+ * writable by others; -EINVAL when it is not a regular file; -errno when it cannot be read.
+ * On error *c is unchanged and err holds "PATH:LINE: [section] key: what is wrong
+ * (allowed: ...)" (or "PATH: ..." for the file as a whole), cut to errlen.
+ */
+int pgd_config_load(struct pgd_config *c, const char *path, char *err, size_t errlen);
+
+/* The same over text[0..len) (NULs refused), named name in messages. 0 or PG_E_CONFIG. */
+int pgd_config_parse(struct pgd_config *c, const char *name, const char *text, size_t len,
+		     char *err, size_t errlen);
+
+/* Applies one override "section.key=value" (e.g. "store.max_records=1000"; whitespace around
+ * the key and the value trimmed). 0 or PG_E_CONFIG with err "command line: [section] key:
+ * ..."; *c unchanged on error. */
+int pgd_config_set(struct pgd_config *c, const char *assignment, char *err, size_t errlen);
+
+/* Writes the whole configuration to f as a valid file, each key with its help as comments
+ * (peergraphd --print-config). 0 or -EIO. */
+int pgd_config_write(const struct pgd_config *c, FILE *f);
+
+/* Writes the example file (doc/peergraphd.conf.example): the defaults, documented, with
+ * node_name commented out because its default depends on the host. 0 or -EIO. */
+int pgd_config_write_example(FILE *f);
+
+/* True when every setting of a equals b's. */
+bool pgd_config_equal(const struct pgd_config *a, const struct pgd_config *b);
+
+/*
+ * SIGHUP: copies the reloadable settings of next into cur, and describes into log one line
+ * per setting that differs: "daemon.log_level: info -> debug (applied)" or
+ * "store.max_records: 1048576 -> 1000 (needs a restart; keeps 1048576)". log is cut to
+ * loglen (NUL-terminated when loglen > 0; may be NULL when loglen is 0). Returns how many
+ * reloadable settings changed (0 or more); cannot fail.
+ */
+int pgd_config_reload(struct pgd_config *cur, const struct pgd_config *next, char *log,
+		      size_t loglen);
+
+/* Name of a log level ("info"), or "?" for a value that is not one. */
+const char *pgd_config_log_level_name(int level);
+
+#endif
