@@ -16,6 +16,11 @@
  *     memory and are valid until the next call on that connection, unless said otherwise.
  *   - A record is named by its id and its creator. Where a call takes a record id and a
  *     creator, a NULL creator means the graph's identity (the node's own records).
+ *   - A failed reply is the daemon's answer to one call and leaves the connection usable. A
+ *     broken stream does not: the daemon going away (-ECONNRESET) or sending a malformed frame
+ *     (PG_E_API_FRAME, PG_E_API_FIELD, a record that does not decode) closes the connection,
+ *     and every later call returns -ENOTCONN (peergraph_event_next first hands out the events
+ *     already queued). Nothing the daemon sends makes the library abort.
  *
  * The protocol underneath is doc/api.md; the daemon is peergraphd(8).
  */
@@ -58,11 +63,14 @@ struct peergraph_guid {
 int peergraph_connect(const char *socket_path, struct peergraph **out);
 /* Closes the connection (NULL is fine). */
 void peergraph_close(struct peergraph *pg);
-/* The daemon's version string and the uid it runs as. 0 or an error. */
+/* The daemon's version string and the uid it runs as (either may be NULL). 0, -ERANGE when the
+ * version does not fit in cap bytes, or an error. */
 int peergraph_hello(struct peergraph *pg, char *version, size_t cap, uint32_t *uid);
 /* What an error code means, with a hint where there is one. Never NULL. */
 const char *peergraph_strerror(int err);
-/* The daemon's detail of the last failed call on this connection ("" if none). */
+/* The detail of the last call's failure on this connection: the daemon's MESSAGE, or the
+ * library's own for a request it refused or a stream it closed. "" when the last call
+ * succeeded or nothing more is known. Valid until the next call. */
 const char *peergraph_last_message(const struct peergraph *pg);
 
 /* ---- identities --------------------------------------------------------------------------- */
@@ -142,7 +150,9 @@ int peergraph_graph_delete(struct peergraph *pg, const char *graph_id);
 /* A graph's status. 0 or an error. */
 int peergraph_graph_status(struct peergraph *pg, const char *graph_id,
 			   struct peergraph_graph_status *out);
-/* Lists up to max graphs; returns how many the daemon knows, or an error. */
+/* Lists up to max graphs; returns how many the daemon knows, or an error. A listing carries
+ * each graph's id, status bits and identity; records and max_record_size are 0 (ask
+ * peergraph_graph_status for them). */
 long peergraph_graph_list(struct peergraph *pg, struct peergraph_graph_status *out, size_t max);
 /* Writes the graph's database to path (on the daemon's host; absolute), or merges a file
  * written so into the graph, all or nothing. 0 or an error. */
@@ -176,7 +186,9 @@ enum peergraph_record_flags {
  * writes back); the daemon sets the creator (the graph's identity, or its node name in an
  * unsecured graph), the version, the modifier and the times, and signs it in a secured graph.
  * To update, give the id and the new type-matching payload / attributes / expiry (which may
- * only grow). What the library returns has every field set.
+ * only grow; 0: PEERGRAPH_LIFETIME_DEFAULT_S from now). What the library returns has every
+ * field set; strings are NUL-terminated copies (an attribute string with a NUL byte inside
+ * reads as ending there).
  */
 struct peergraph_record {
 	struct peergraph_guid type;
@@ -195,10 +207,14 @@ struct peergraph_record {
 	bool is_signed; /* carries a signature (a secured graph's record) */
 };
 
-/* Adds n records (n <= PEERGRAPH_BATCH_MAX) in one round trip; returns once the daemon has
- * stored every accepted one durably. results[i] (may be NULL) gets record i's outcome: 0, or
- * why it was refused (PG_E_TOO_LARGE, PG_E_TOO_MANY_ATTRS, ...). Returns how many were added,
- * or an error for the whole call (the graph not open, the daemon busy: -EBUSY, retry later). */
+/* Adds n records (n <= PEERGRAPH_BATCH_MAX, else -EINVAL) in one round trip; returns once the
+ * daemon has stored every accepted one durably. results[i] (may be NULL) gets record i's
+ * outcome: 0, or why it was refused (PG_E_TOO_LARGE, PG_E_TOO_MANY_ATTRS, ...); a record the
+ * library itself finds invalid (a bad attribute name, an expiry in the past) is refused so
+ * without being sent. Returns how many were added, or an error for the whole call (the graph
+ * not open, the daemon busy: -EBUSY, retry later). A batch of more than 16 MiB travels in
+ * several frames; when a later frame fails as a whole, the call returns, like write(2), how
+ * many the earlier ones added, and results[] gives that error to the records it hit. */
 long peergraph_record_add(struct peergraph *pg, const char *graph_id, struct peergraph_record *recs,
 			  size_t n, int *results);
 /* Updates n records of this node (version + 1); same returns. */
@@ -219,7 +235,9 @@ int peergraph_record_get(struct peergraph *pg, const char *graph_id,
 			 const struct peergraph_guid *id, const char *creator, unsigned flags,
 			 struct peergraph_record *out);
 
-/* Called per record by enumerate and search; rec is valid during the call. Non-zero stops. */
+/* Called per record by enumerate and search; rec is valid during the call. Non-zero stops.
+ * It must not close its connection, and calls on it return -EDEADLK: the reply being walked
+ * would be overwritten (use another connection). */
 typedef int (*peergraph_record_fn)(void *ctx, const struct peergraph_record *rec);
 
 /* Enumerates the records of a type (NULL: any) and / or a creator (NULL: any). Returns how
@@ -245,10 +263,10 @@ enum peergraph_event_kind {
 
 struct peergraph_event {
 	enum peergraph_event_kind kind;
-	const char *graph_id;
+	const char *graph_id;		/* "" when the event names none */
 	struct peergraph_record record; /* ADDED .. EXPIRED */
 	uint64_t seq;			/* the change's sequence number in the graph's log */
-	uint64_t lost;			/* LOST: events dropped so far for this subscription */
+	uint64_t lost;			/* LOST: events dropped so far (see below) */
 	uint32_t status;		/* GRAPH_STATUS */
 };
 
@@ -258,9 +276,16 @@ struct peergraph_event {
 int peergraph_subscribe(struct peergraph *pg, const char *graph_id, uint32_t mask);
 int peergraph_unsubscribe(struct peergraph *pg, const char *graph_id);
 /* Waits up to timeout_ms (-1: for ever) for the next event. 1 with *ev filled (valid until
- * the next call), 0 on timeout, or an error (-ECONNRESET: the daemon went away). */
+ * the next call), 0 on timeout, or an error (-ECONNRESET: the daemon went away).
+ *
+ * Events that arrive while a call waits for its reply are queued in the connection, at most
+ * 4096 of them or 16 MiB. Past that the library drops events and marks the gap with a LOST
+ * event of its own: its graph_id is "" and its `lost` the connection's running total of
+ * dropped events. A LOST the daemon sends names its graph and counts that subscription's. */
 int peergraph_event_next(struct peergraph *pg, struct peergraph_event *ev, int timeout_ms);
-/* The connection's descriptor, to poll for events alongside other work. */
+/* The connection's descriptor, to poll for events alongside other work; -1 once the connection
+ * closed. Events may already be queued inside the library without the descriptor being
+ * readable: call peergraph_event_next(pg, ev, 0) until it returns 0 before polling. */
 int peergraph_fd(const struct peergraph *pg);
 
 /* ---- helpers ------------------------------------------------------------------------------ */

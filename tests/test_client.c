@@ -1,0 +1,1029 @@
+/*
+ * test_client.c - libpeergraph (controlplane/client/peergraph.h) against a fake daemon
+ * (client_fake.h): connecting, what each call puts on the wire (records decoded back with the
+ * codec: defaults, random ids written back, placeholders of an update), how it reads replies
+ * (per-record results, failed replies and their messages, enumerations continued by cursor,
+ * batches split over frames), events interleaved with replies and the queue's bound, and a
+ * numbered table of broken replies, each an error and a closed connection, never a crash.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "client_fake.h"
+#include "peergraph.h"
+#include "pg_time.h"
+
+#define HOUR_US (3600ull * PG_USEC_PER_SEC)
+#define T0	1700000000000000ull /* µs: 2023-11-14 */
+
+static struct peergraph *connect_to(struct fake *f)
+{
+	struct peergraph *pg = NULL;
+	int err = peergraph_connect(f->path, &pg);
+
+	cr_assert_eq(err, 0, "connect: %s (%s)", peergraph_strerror(err),
+		     pg ? peergraph_last_message(pg) : "");
+	return pg;
+}
+
+/* Starts a fake daemon running script and connects to it. */
+static struct peergraph *start(struct fake *f, void (*script)(struct fake *f), void *arg)
+{
+	fake_start(f, script, arg);
+	return connect_to(f);
+}
+
+/* Closes the connection, then fails the test if a check of the fake daemon's script did. */
+static void finish(struct fake *f, struct peergraph *pg)
+{
+	peergraph_close(pg);
+	fake_stop(f);
+}
+
+/* A record as the daemon would send it: creator alice, modified by bob, three attributes. */
+struct daemon_rec {
+	struct pg_record r;
+	uint8_t attrs[128];
+};
+
+static void daemon_rec(struct daemon_rec *d, uint8_t n)
+{
+	struct pg_attr a[3] = { pg_attr_str("name", "rec"), pg_attr_int("count", n),
+				pg_attr_date("when", T0) };
+	long len = pg_attrs_encode(a, 3, d->attrs, sizeof(d->attrs));
+
+	memset(&d->r, 0, sizeof(d->r));
+	d->r.type.b[0] = 0xaa;
+	d->r.id.b[0] = n;
+	d->r.version = 2;
+	d->r.created_us = T0;
+	d->r.modified_us = T0 + 1;
+	d->r.expires_us = T0 + HOUR_US;
+	d->r.creator = "alice";
+	d->r.creator_len = 5;
+	d->r.modifier = "bob";
+	d->r.modifier_len = 3;
+	d->r.attrs = d->attrs;
+	d->r.attrs_len = (uint32_t)len;
+	d->r.nattrs = 3;
+	d->r.payload = (const uint8_t *)"hello";
+	d->r.payload_len = 5;
+}
+
+static void put_daemon_rec(struct fake *f, uint8_t n)
+{
+	struct daemon_rec d;
+
+	daemon_rec(&d, n);
+	pg_api_put_record(&f->w, &d.r, &f->lim);
+}
+
+/* What test code expects of a record daemon_rec(n) made, as the library returns it. */
+static void expect_daemon_rec(const struct peergraph_record *rec, uint8_t n)
+{
+	cr_expect_eq(rec->id.b[0], n);
+	cr_expect_eq(rec->type.b[0], 0xaa);
+	cr_expect_eq(rec->version, 2);
+	cr_expect_str_eq(rec->creator, "alice");
+	cr_expect_str_eq(rec->modifier, "bob");
+	cr_expect_eq(rec->created_us, T0);
+	cr_expect_eq(rec->modified_us, T0 + 1);
+	cr_expect_eq(rec->expires_us, T0 + HOUR_US);
+	cr_assert_eq(rec->nattrs, 3);
+	/* the codec's order: sorted by name */
+	cr_expect_str_eq(rec->attrs[0].name, "count");
+	cr_expect_eq(rec->attrs[0].type, PEERGRAPH_ATTR_INT);
+	cr_expect_eq(rec->attrs[0].i, n);
+	cr_expect_str_eq(rec->attrs[1].name, "name");
+	cr_expect_eq(rec->attrs[1].type, PEERGRAPH_ATTR_STRING);
+	cr_expect_str_eq(rec->attrs[1].str, "rec");
+	cr_expect_str_eq(rec->attrs[2].name, "when");
+	cr_expect_eq(rec->attrs[2].date, T0);
+	cr_expect_eq(rec->payload_len, 5);
+	cr_expect_eq(memcmp(rec->payload, "hello", 5), 0);
+	cr_expect_not(rec->is_signed);
+}
+
+/* ---- connecting ------------------------------------------------------------------------ */
+
+static void serve_hello_twice(struct fake *f)
+{
+	FAKE_CHECK(f, fake_hello(f));
+	FAKE_CHECK(f, fake_hello(f));
+}
+
+Test(client, connect_and_hello)
+{
+	struct fake f;
+	struct peergraph *pg;
+	char version[64];
+	uint32_t uid = 0;
+
+	pg = start(&f, serve_hello_twice, NULL);
+	cr_assert_eq(peergraph_hello(pg, version, sizeof(version), &uid), 0);
+	cr_expect_str_eq(version, "peergraphd 0.1.0-fake");
+	cr_expect_eq(uid, 4242);
+	cr_expect_geq(peergraph_fd(pg), 0);
+	cr_expect_str_empty(peergraph_last_message(pg));
+	finish(&f, pg);
+}
+
+Test(client, connect_by_environment)
+{
+	struct fake f;
+	struct peergraph *pg = NULL;
+
+	fake_start(&f, serve_hello_twice, NULL);
+	cr_assert_eq(setenv(PEERGRAPH_SOCKET_ENV, f.path, 1), 0);
+	cr_assert_eq(peergraph_connect(NULL, &pg), 0);
+	cr_assert_eq(peergraph_hello(pg, NULL, 0, NULL), 0);
+	unsetenv(PEERGRAPH_SOCKET_ENV);
+	finish(&f, pg);
+}
+
+Test(client, connect_failures)
+{
+	static char not_a_connection;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct peergraph *pg = (struct peergraph *)&not_a_connection;
+	char dir[] = "/tmp/pg-client-XXXXXX", path[200];
+	int fd;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/none.sock", dir);
+	cr_expect_eq(peergraph_connect(path, &pg), -ENOENT);
+	cr_expect_null(pg, "no connection on failure");
+	cr_expect_not_null(strstr(peergraph_strerror(-ENOENT), "peergraphd"));
+	cr_expect_not_null(strstr(peergraph_strerror(-ECONNREFUSED), "PEERGRAPH_SOCKET"));
+	cr_expect_not_null(strstr(peergraph_strerror(-EACCES), "configured group"));
+
+	/* a socket nobody listens on */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	strcpy(sa.sun_path, path);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_expect_eq(peergraph_connect(path, &pg), -ECONNREFUSED);
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+
+	memset(path, 'x', sizeof(path) - 1);
+	path[sizeof(path) - 1] = '\0';
+	cr_expect_eq(peergraph_connect(path, &pg), -ENAMETOOLONG);
+	peergraph_close(NULL);
+}
+
+/* The daemon speaks another protocol version: a refusal, then a frame of version 2. */
+static void serve_other_version(struct fake *f)
+{
+	FAKE_CHECK(f, fake_read(f, PG_API_HELLO));
+	fake_reply(f, PG_E_API_VERSION);
+	pg_api_put_str(&f->w, PG_API_T_MESSAGE, "daemon speaks version 2");
+	FAKE_CHECK(f, fake_send(f));
+}
+
+static void serve_version_2(struct fake *f)
+{
+	FAKE_CHECK(f, fake_read(f, PG_API_HELLO));
+	fake_reply(f, 0);
+	pg_api_put_str(&f->w, PG_API_T_VERSION_STR, "peergraphd 2");
+	pg_api_put_u32(&f->w, PG_API_T_UID, 0);
+	store_le16(f->w.buf + PG_API_OFF_VERSION, 2);
+	FAKE_CHECK(f, fake_send(f));
+}
+
+Test(client, connect_version_mismatch)
+{
+	void (*scripts[])(struct fake *) = { serve_other_version, serve_version_2 };
+
+	for (int i = 0; i < 2; i++) {
+		struct peergraph *pg = NULL;
+		struct fake f;
+
+		fake_start(&f, scripts[i], NULL);
+		cr_expect_eq(peergraph_connect(f.path, &pg), PG_E_API_VERSION, "script %d", i);
+		cr_expect_null(pg);
+		fake_stop(&f);
+	}
+}
+
+/* ---- adding, updating, deleting ---------------------------------------------------------- */
+
+struct add_seen {
+	struct pg_guid id0; /* the random id the library drew for record 0 */
+};
+
+static void serve_add(struct fake *f)
+{
+	struct add_seen *seen = f->arg;
+	uint64_t now = pg_time_now_us();
+	struct pg_record r[2];
+	struct pg_api_field fld;
+	struct pg_api_iter it;
+	struct pg_attr a;
+	unsigned n = 0;
+
+	FAKE_CHECK(f, fake_hello(f));
+	FAKE_CHECK(f, fake_read(f, PG_API_RECORD_ADD));
+	FAKE_CHECK(f, fake_str_is(f, PG_API_T_GRAPH, "g1"));
+	pg_api_iter_init(&it, f->body, f->len);
+	while (pg_api_iter_next(&it, &fld)) {
+		if (fld.tag != PG_API_T_RECORD)
+			continue;
+		FAKE_CHECK(f, n < 2); /* record 2 has a bad attribute: refused, not sent */
+		FAKE_CHECK(f, pg_record_decode(fld.v, fld.len, &f->lim, &r[n]) == 0);
+		n++;
+	}
+	FAKE_CHECK(f, n == 2);
+
+	/* record 0: defaults filled in by the library */
+	FAKE_CHECK(f, r[0].version == 1 && r[0].creator_len == 0 && r[0].modifier_len == 0);
+	FAKE_CHECK(f, r[0].created_us == r[0].modified_us);
+	FAKE_CHECK(f, r[0].created_us + 60 * PG_USEC_PER_SEC > now &&
+			  r[0].created_us < now + 60 * PG_USEC_PER_SEC);
+	FAKE_CHECK(f, r[0].expires_us == r[0].created_us + HOUR_US);
+	FAKE_CHECK(f, (r[0].id.b[6] & 0xf0) == 0x40 && (r[0].id.b[8] & 0xc0) == 0x80);
+	seen->id0 = r[0].id;
+	FAKE_CHECK(f, r[0].type.b[0] == 0x77 && r[0].flags == 0);
+	FAKE_CHECK(f, r[0].payload_len == 2 && !memcmp(r[0].payload, "p0", 2));
+	FAKE_CHECK(f, r[0].nattrs == 2);
+	FAKE_CHECK(f, pg_attr_find(&r[0], "color", 5, &a) == 0 && a.type == PG_ATTR_STRING &&
+			  a.v.str.len == 3 && !memcmp(a.v.str.ptr, "red", 3));
+	FAKE_CHECK(f,
+		   pg_attr_find(&r[0], "size", 4, &a) == 0 && a.type == PG_ATTR_INT && a.v.i == -7);
+
+	/* record 1: its own id, expiry and flags */
+	FAKE_CHECK(f, r[1].id.b[0] == 0x11 && r[1].id.b[15] == 0x11);
+	FAKE_CHECK(f, r[1].expires_us == T0 * 2);
+	FAKE_CHECK(f, r[1].flags == PG_RECORD_AUTO_REFRESH && r[1].nattrs == 0);
+	FAKE_CHECK(f, r[1].payload_len == 0);
+
+	fake_reply(f, 0);
+	pg_api_put_u32(&f->w, PG_API_T_RESULT, 0);
+	pg_api_put_u32(&f->w, PG_API_T_RESULT, (uint32_t)PG_E_TOO_LARGE);
+	FAKE_CHECK(f, fake_send(f));
+}
+
+Test(client, add_defaults_ids_and_results)
+{
+	struct peergraph_attr attrs0[] = {
+		{ .name = "size", .type = PEERGRAPH_ATTR_INT, .i = -7 },
+		{ .name = "color", .type = PEERGRAPH_ATTR_STRING, .str = "red" },
+	};
+	struct peergraph_attr bad[] = { { .name = "bad name", .type = PEERGRAPH_ATTR_INT } };
+	struct peergraph_record recs[3];
+	int results[3] = { 99, 99, 99 };
+	struct add_seen seen;
+	struct peergraph *pg;
+	struct fake f;
+	long n;
+
+	memset(recs, 0, sizeof(recs));
+	recs[0].type.b[0] = 0x77;
+	recs[0].attrs = attrs0;
+	recs[0].nattrs = 2;
+	recs[0].payload = "p0";
+	recs[0].payload_len = 2;
+	memset(recs[1].id.b, 0x11, 16);
+	recs[1].flags = PEERGRAPH_RECORD_AUTO_REFRESH;
+	recs[1].expires_us = T0 * 2; /* 2077 */
+	recs[2].attrs = bad;
+	recs[2].nattrs = 1;
+
+	pg = start(&f, serve_add, &seen);
+	n = peergraph_record_add(pg, "g1", recs, 3, results);
+	cr_expect_eq(n, 1, "added: %ld (%s)", n, peergraph_last_message(pg));
+	cr_expect_eq(results[0], 0);
+	cr_expect_eq(results[1], PG_E_TOO_LARGE);
+	cr_expect_eq(results[2], PG_E_ATTR_NAME, "refused before sending");
+	finish(&f, pg);
+	cr_expect_eq(memcmp(recs[0].id.b, seen.id0.b, 16), 0, "the random id is written back");
+}
+
+/* ---- a batch over several frames --------------------------------------------------------- */
+
+enum {
+	BIG_RECORDS = 20,
+	BIG_PAYLOAD = 1 << 20,
+	FIRST_FRAME = 15, /* 1 MiB records in a 16 MiB frame */
+};
+
+/* Answers two frames of ADD, the second with status *(int *)arg (0: per-record results, one
+ * of them refused). */
+static void serve_split(struct fake *f)
+{
+	int second = *(int *)f->arg;
+	struct pg_api_field fld;
+	struct pg_api_iter it;
+	unsigned frame_records[2] = { 0, 0 };
+
+	FAKE_CHECK(f, fake_hello(f));
+	for (int frame = 0; frame < 2; frame++) {
+		FAKE_CHECK(f, fake_read(f, PG_API_RECORD_ADD));
+		pg_api_iter_init(&it, f->body, f->len);
+		while (pg_api_iter_next(&it, &fld))
+			frame_records[frame] += fld.tag == PG_API_T_RECORD;
+		FAKE_CHECK(f, f->len < (16u << 20) || frame_records[frame] == 1);
+		fake_reply(f, frame ? second : 0);
+		if (frame && second) {
+			pg_api_put_str(&f->w, PG_API_T_MESSAGE, "store queue full");
+		} else {
+			for (unsigned i = 0; i < frame_records[frame]; i++)
+				pg_api_put_u32(&f->w, PG_API_T_RESULT,
+					       frame && i == 2 ? (uint32_t)PG_E_TOO_LARGE : 0);
+		}
+		FAKE_CHECK(f, fake_send(f));
+	}
+	FAKE_CHECK(f, frame_records[0] == FIRST_FRAME);
+	FAKE_CHECK(f, frame_records[1] == BIG_RECORDS - FIRST_FRAME);
+}
+
+/* What record i of the split batch ends with. */
+static int split_result(int i, int second)
+{
+	if (i < FIRST_FRAME)
+		return 0;
+	if (second)
+		return second;
+	return i == FIRST_FRAME + 2 ? PG_E_TOO_LARGE : 0;
+}
+
+static void run_split(int second, long expect_added)
+{
+	static struct peergraph_record recs[BIG_RECORDS];
+	static int results[BIG_RECORDS];
+	void *payload = calloc(1, BIG_PAYLOAD);
+	struct peergraph *pg;
+	struct fake f;
+	long n;
+
+	cr_assert_not_null(payload);
+	for (int i = 0; i < BIG_RECORDS; i++) {
+		memset(&recs[i], 0, sizeof(recs[i]));
+		recs[i].payload = payload;
+		recs[i].payload_len = BIG_PAYLOAD;
+	}
+	pg = start(&f, serve_split, &second);
+	n = peergraph_record_add(pg, "big", recs, BIG_RECORDS, results);
+	cr_expect_eq(n, expect_added, "added %ld (%s)", n, peergraph_last_message(pg));
+	for (int i = 0; i < BIG_RECORDS; i++) {
+		int want = split_result(i, second);
+
+		cr_expect_eq(results[i], want, "record %d: %d", i, results[i]);
+	}
+	finish(&f, pg);
+	free(payload);
+}
+
+Test(client, add_split_over_frames)
+{
+	run_split(0, BIG_RECORDS - 1);
+}
+
+/* The second frame fails as a whole: the call says how many the first added (write(2)'s
+ * rule) and results[] which ones the error hit. */
+Test(client, add_split_second_frame_fails)
+{
+	run_split(-EBUSY, FIRST_FRAME);
+}
+
+static void serve_update_delete(struct fake *f)
+{
+	struct pg_api_field fld;
+	struct pg_api_iter it;
+	struct pg_record r;
+	unsigned ids = 0;
+
+	FAKE_CHECK(f, fake_hello(f));
+	FAKE_CHECK(f, fake_read(f, PG_API_RECORD_UPDATE));
+	FAKE_CHECK(f, fake_field(f, PG_API_T_RECORD, &fld));
+	FAKE_CHECK(f, pg_record_decode(fld.v, fld.len, &f->lim, &r) == 0);
+	/* the placeholders the daemon replaces, and what the caller gave */
+	FAKE_CHECK(f, r.version == 1 && r.creator_len == 0 && r.modifier_len == 0);
+	FAKE_CHECK(f, r.id.b[0] == 0x42 && r.type.b[0] == 0x77 && r.expires_us == T0 * 2);
+	FAKE_CHECK(f, r.payload_len == 3 && !memcmp(r.payload, "new", 3));
+	fake_reply(f, 0);
+	pg_api_put_u32(&f->w, PG_API_T_RESULT, 0);
+	FAKE_CHECK(f, fake_send(f));
+
+	FAKE_CHECK(f, fake_read(f, PG_API_RECORD_DELETE));
+	FAKE_CHECK(f, fake_str_is(f, PG_API_T_CREATOR, "alice"));
+	pg_api_iter_init(&it, f->body, f->len);
+	while (pg_api_iter_next(&it, &fld)) {
+		if (fld.tag != PG_API_T_RECORD_ID)
+			continue;
+		FAKE_CHECK(f, fld.v[0] == ids + 1); /* in order */
+		ids++;
+	}
+	FAKE_CHECK(f, ids == 2);
+	fake_reply(f, 0);
+	pg_api_put_u32(&f->w, PG_API_T_RESULT, 0);
+	pg_api_put_u32(&f->w, PG_API_T_RESULT, (uint32_t)PG_E_NOT_FOUND);
+	FAKE_CHECK(f, fake_send(f));
+}
+
+Test(client, update_and_delete)
+{
+	struct peergraph_record rec = { .payload = "new", .payload_len = 3, .expires_us = T0 * 2 };
+	struct peergraph_guid ids[2] = { { { 1 } }, { { 2 } } };
+	int results[2];
+	struct peergraph *pg;
+	struct fake f;
+
+	rec.id.b[0] = 0x42;
+	rec.type.b[0] = 0x77;
+	pg = start(&f, serve_update_delete, NULL);
+	cr_expect_eq(peergraph_record_update(pg, "g", &rec, 1, NULL), 1);
+	cr_expect_eq(rec.id.b[0], 0x42, "an update keeps its id");
+	cr_expect_eq(peergraph_record_delete(pg, "g", ids, 2, "alice", results), 1);
+	cr_expect_eq(results[0], 0);
+	cr_expect_eq(results[1], PG_E_NOT_FOUND);
+	cr_expect_eq(peergraph_record_add(pg, "g", NULL, 0, NULL), 0, "nothing to send");
+	cr_expect_eq(peergraph_record_add(pg, "g", &rec, PEERGRAPH_BATCH_MAX + 1, NULL), -EINVAL);
+	finish(&f, pg);
+}
+
+/* ---- failed replies and requests refused before sending --------------------------------- */
+
+static void serve_failures(struct fake *f)
+{
+	FAKE_CHECK(f, fake_hello(f));
+	FAKE_CHECK(f, fake_read(f, PG_API_GRAPH_OPEN));
+	FAKE_CHECK(f, fake_str_is(f, PG_API_T_GRAPH, "nope"));
+	fake_reply(f, PG_E_NOT_FOUND);
+	pg_api_put_str(&f->w, PG_API_T_MESSAGE, "no graph named nope");
+	FAKE_CHECK(f, fake_send(f));
+	/* the refused requests never arrive: the next one is this */
+	FAKE_CHECK(f, fake_read(f, PG_API_GRAPH_CLOSE));
+	fake_reply(f, 0);
+	FAKE_CHECK(f, fake_send(f));
+}
+
+Test(client, failed_reply_keeps_message_and_connection)
+{
+	char long_id[300];
+	struct peergraph *pg;
+	struct fake f;
+
+	memset(long_id, 'g', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	pg = start(&f, serve_failures, NULL);
+	cr_expect_eq(peergraph_graph_open(pg, "nope"), PG_E_NOT_FOUND);
+	cr_expect_str_eq(peergraph_last_message(pg), "no graph named nope");
+
+	/* checked against the schema before sending: too long, not UTF-8 */
+	cr_expect_eq(peergraph_graph_open(pg, long_id), PG_E_API_FIELD);
+	cr_expect_not_null(strstr(peergraph_last_message(pg), "GRAPH"));
+	cr_expect_eq(peergraph_graph_open(pg, "\xff"), PG_E_API_FIELD);
+	cr_expect_eq(peergraph_graph_open(pg, NULL), -EINVAL);
+
+	cr_expect_eq(peergraph_graph_close(pg, "g"), 0, "the connection is still usable");
+	cr_expect_str_empty(peergraph_last_message(pg), "a call that succeeds clears it");
+	finish(&f, pg);
+}
+
+/* ---- get, enumerate, search ---------------------------------------------------------------- */
+
+static void serve_enum(struct fake *f)
+{
+	struct pg_api_field fld;
+
+	FAKE_CHECK(f, fake_hello(f));
+	FAKE_CHECK(f, fake_read(f, PG_API_RECORD_ENUM));
+	FAKE_CHECK(f, fake_str_is(f, PG_API_T_GRAPH, "g") &&
+			  fake_str_is(f, PG_API_T_CREATOR, "alice"));
+	FAKE_CHECK(f, fake_field(f, PG_API_T_TYPE, &fld) && fld.v[0] == 0xaa);
+	FAKE_CHECK(f, fake_u32_is(f, PG_API_T_FLAGS, 1));
+	FAKE_CHECK(f, !fake_field(f, PG_API_T_CURSOR, &fld));
+	fake_reply(f, 0);
+	put_daemon_rec(f, 1);
+	put_daemon_rec(f, 2);
+	pg_api_put_bytes(&f->w, PG_API_T_CURSOR, "cur-1", 5);
+	FAKE_CHECK(f, fake_send(f));
+
+	FAKE_CHECK(f, fake_read(f, PG_API_RECORD_ENUM));
+	FAKE_CHECK(f, fake_str_is(f, PG_API_T_CREATOR, "alice"));
+	FAKE_CHECK(f, fake_field(f, PG_API_T_CURSOR, &fld) && fld.len == 5 &&
+			  !memcmp(fld.v, "cur-1", 5));
+	fake_reply(f, 0);
+	put_daemon_rec(f, 3);
+	FAKE_CHECK(f, fake_send(f));
+
+	/* a search whose callback stops at the first record: no second round */
+	FAKE_CHECK(f, fake_read(f, PG_API_RECORD_SEARCH));
+	FAKE_CHECK(f, fake_str_is(f, PG_API_T_QUERY, "name = 'rec'"));
+	fake_reply(f, 0);
+	put_daemon_rec(f, 4);
+	put_daemon_rec(f, 5);
+	pg_api_put_bytes(&f->w, PG_API_T_CURSOR, "cur-2", 5);
+	FAKE_CHECK(f, fake_send(f));
+	FAKE_CHECK(f, fake_hello(f));
+}
+
+struct collect {
+	unsigned n, stop_after;
+	uint8_t ids[8];
+};
+
+static int collect(void *ctx, const struct peergraph_record *rec)
+{
+	struct collect *c = ctx;
+
+	expect_daemon_rec(rec, rec->id.b[0]);
+	if (c->n < 8)
+		c->ids[c->n] = rec->id.b[0];
+	return ++c->n == c->stop_after;
+}
+
+Test(client, enum_follows_cursor_and_search_stops)
+{
+	struct peergraph_guid type = { { 0xaa } };
+	struct collect c = { 0 };
+	struct peergraph *pg;
+	struct fake f;
+
+	pg = start(&f, serve_enum, NULL);
+	cr_expect_eq(
+	    peergraph_record_enum(pg, "g", &type, "alice", PEERGRAPH_WITH_DELETED, collect, &c), 3);
+	cr_expect_eq(c.n, 3);
+	cr_expect(c.ids[0] == 1 && c.ids[1] == 2 && c.ids[2] == 3);
+	memset(&c, 0, sizeof(c));
+	c.stop_after = 1;
+	cr_expect_eq(peergraph_record_search(pg, "g", "name = 'rec'", 0, collect, &c), 1);
+	cr_expect_eq(c.ids[0], 4);
+	cr_expect_eq(peergraph_hello(pg, NULL, 0, NULL), 0, "no round was left pending");
+	finish(&f, pg);
+}
+
+static void serve_reentry(struct fake *f)
+{
+	FAKE_CHECK(f, fake_hello(f));
+	FAKE_CHECK(f, fake_read(f, PG_API_RECORD_ENUM));
+	fake_reply(f, 0);
+	put_daemon_rec(f, 1);
+	FAKE_CHECK(f, fake_send(f));
+	FAKE_CHECK(f, fake_hello(f));
+}
+
+static int call_back_in(void *ctx, const struct peergraph_record *rec)
+{
+	struct peergraph *pg = ctx;
+	struct peergraph_record other;
+	struct peergraph_event ev;
+
+	cr_expect_eq(peergraph_record_get(pg, "g", &rec->id, NULL, 0, &other), -EDEADLK);
+	cr_expect_eq(peergraph_event_next(pg, &ev, 0), -EDEADLK);
+	return 0;
+}
+
+Test(client, callback_cannot_call_its_connection)
+{
+	struct peergraph *pg;
+	struct fake f;
+
+	pg = start(&f, serve_reentry, NULL);
+	cr_expect_eq(peergraph_record_enum(pg, "g", NULL, NULL, 0, call_back_in, pg), 1);
+	cr_expect_eq(peergraph_hello(pg, NULL, 0, NULL), 0);
+	finish(&f, pg);
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+static void serve_events(struct fake *f)
+{
+	struct pg_api_field fld;
+	long len;
+
+	FAKE_CHECK(f, fake_hello(f));
+	FAKE_CHECK(f, fake_read(f, PG_API_SUBSCRIBE));
+	FAKE_CHECK(f, fake_str_is(f, PG_API_T_GRAPH, "g"));
+	FAKE_CHECK(f, fake_u32_is(f, PG_API_T_EVENT_MASK,
+				  (1u << PG_API_EV_ADDED) | (1u << PG_API_EV_LOST)));
+	fake_reply(f, 0);
+	FAKE_CHECK(f, fake_send(f));
+
+	/* two events come before the reply to a get */
+	FAKE_CHECK(f, fake_read(f, PG_API_RECORD_GET));
+	FAKE_CHECK(f, fake_field(f, PG_API_T_RECORD_ID, &fld) && fld.v[0] == 9);
+	FAKE_CHECK(f, !fake_field(f, PG_API_T_CREATOR, &fld));
+	fake_event(f, PG_API_EV_ADDED);
+	pg_api_put_str(&f->w, PG_API_T_GRAPH, "g");
+	put_daemon_rec(f, 7);
+	pg_api_put_u64(&f->w, PG_API_T_SEQ, 10);
+	FAKE_CHECK(f, fake_send(f));
+	fake_event(f, PG_API_EV_LOST);
+	pg_api_put_str(&f->w, PG_API_T_GRAPH, "g");
+	pg_api_put_u64(&f->w, PG_API_T_LOST, 5);
+	FAKE_CHECK(f, fake_send(f));
+	fake_reply(f, 0);
+	put_daemon_rec(f, 9);
+	FAKE_CHECK(f, fake_send(f));
+
+	/* an event that arrives in two pieces, 300 ms apart */
+	FAKE_CHECK(f, fake_hello(f));
+	fake_event(f, PG_API_EV_GRAPH_STATUS);
+	pg_api_put_u32(&f->w, PG_API_T_STATUS, PG_API_GS_OPEN | PG_API_GS_SECURED);
+	len = pg_api_end(&f->w);
+	FAKE_CHECK(f, len > 10 && fake_io(f->fd, f->w.buf, 10, true));
+	usleep(300 * 1000);
+	FAKE_CHECK(f, fake_io(f->fd, f->w.buf + 10, (size_t)len - 10, true));
+
+	FAKE_CHECK(f, fake_read(f, PG_API_UNSUBSCRIBE));
+	fake_reply(f, 0);
+	FAKE_CHECK(f, fake_send(f));
+}
+
+Test(client, events_interleaved_with_replies)
+{
+	struct peergraph_guid id = { { 9 } };
+	struct peergraph_record rec;
+	struct peergraph_event ev;
+	struct peergraph *pg;
+	struct fake f;
+
+	pg = start(&f, serve_events, NULL);
+	cr_assert_eq(peergraph_subscribe(
+			 pg, "g", (1u << PEERGRAPH_EVENT_ADDED) | (1u << PEERGRAPH_EVENT_LOST)),
+		     0);
+	cr_assert_eq(peergraph_record_get(pg, "g", &id, NULL, 0, &rec), 0);
+	expect_daemon_rec(&rec, 9);
+
+	cr_assert_eq(peergraph_event_next(pg, &ev, 0), 1);
+	cr_expect_eq(ev.kind, PEERGRAPH_EVENT_ADDED);
+	cr_expect_str_eq(ev.graph_id, "g");
+	cr_expect_eq(ev.seq, 10);
+	expect_daemon_rec(&ev.record, 7);
+	cr_assert_eq(peergraph_event_next(pg, &ev, 0), 1);
+	cr_expect_eq(ev.kind, PEERGRAPH_EVENT_LOST);
+	cr_expect_eq(ev.lost, 5);
+	cr_expect_str_eq(ev.record.creator, "", "no record: empty strings, not NULL");
+	cr_expect_eq(peergraph_event_next(pg, &ev, 0), 0, "nothing more yet");
+
+	cr_assert_eq(peergraph_hello(pg, NULL, 0, NULL), 0);
+	cr_expect_eq(peergraph_event_next(pg, &ev, 50), 0, "half an event is no event");
+	cr_assert_eq(peergraph_event_next(pg, &ev, 5000), 1);
+	cr_expect_eq(ev.kind, PEERGRAPH_EVENT_GRAPH_STATUS);
+	cr_expect_eq(ev.status, PEERGRAPH_GRAPH_OPEN | PEERGRAPH_GRAPH_SECURED);
+	cr_expect_str_empty(ev.graph_id);
+	cr_expect_eq(peergraph_unsubscribe(pg, "g"), 0);
+	finish(&f, pg);
+}
+
+enum {
+	FLOOD = 4100,	   /* events sent before one reply */
+	QUEUED = 4096 - 1, /* the library queues this many, then marks the gap */
+};
+
+static void serve_flood(struct fake *f)
+{
+	FAKE_CHECK(f, fake_hello(f));
+	FAKE_CHECK(f, fake_read(f, PG_API_HELLO));
+	for (uint64_t i = 1; i <= FLOOD; i++) {
+		fake_event(f, PG_API_EV_DELETED);
+		pg_api_put_u64(&f->w, PG_API_T_SEQ, i);
+		FAKE_CHECK(f, fake_send(f));
+	}
+	fake_reply(f, 0);
+	pg_api_put_str(&f->w, PG_API_T_VERSION_STR, "v");
+	pg_api_put_u32(&f->w, PG_API_T_UID, 0);
+	FAKE_CHECK(f, fake_send(f));
+	/* after the program drained the queue: one more, behind the gap's marker */
+	FAKE_CHECK(f, fake_read(f, PG_API_HELLO));
+	fake_event(f, PG_API_EV_DELETED);
+	pg_api_put_u64(&f->w, PG_API_T_SEQ, FLOOD + 1);
+	FAKE_CHECK(f, fake_send(f));
+	fake_reply(f, 0);
+	pg_api_put_str(&f->w, PG_API_T_VERSION_STR, "v");
+	pg_api_put_u32(&f->w, PG_API_T_UID, 0);
+	FAKE_CHECK(f, fake_send(f));
+	FAKE_CHECK(f, fake_hello(f)); /* holds the connection open until the test is done */
+}
+
+Test(client, event_queue_is_bounded_and_reports_loss)
+{
+	struct peergraph_event ev;
+	struct peergraph *pg;
+	struct fake f;
+
+	pg = start(&f, serve_flood, NULL);
+	cr_assert_eq(peergraph_hello(pg, NULL, 0, NULL), 0);
+	for (uint64_t i = 1; i <= QUEUED; i++) {
+		cr_assert_eq(peergraph_event_next(pg, &ev, 0), 1);
+		cr_assert_eq(ev.kind, PEERGRAPH_EVENT_DELETED);
+		cr_assert_eq(ev.seq, i);
+	}
+	cr_assert_eq(peergraph_hello(pg, NULL, 0, NULL), 0);
+	cr_assert_eq(peergraph_event_next(pg, &ev, 0), 1);
+	cr_expect_eq(ev.kind, PEERGRAPH_EVENT_LOST);
+	cr_expect_eq(ev.lost, FLOOD - QUEUED);
+	cr_expect_str_empty(ev.graph_id, "the library's own gap names no graph");
+	cr_assert_eq(peergraph_event_next(pg, &ev, 0), 1);
+	cr_expect_eq(ev.seq, FLOOD + 1, "events after the gap follow its marker");
+	cr_expect_eq(peergraph_event_next(pg, &ev, 0), 0);
+	cr_expect_eq(peergraph_hello(pg, NULL, 0, NULL), 0);
+	finish(&f, pg);
+}
+
+/* ---- the daemon going away, and broken replies ------------------------------------------- */
+
+static void serve_then_close(struct fake *f)
+{
+	FAKE_CHECK(f, fake_hello(f));
+	FAKE_CHECK(f, fake_read(f, PG_API_GRAPH_STATUS));
+	fake_event(f, PG_API_EV_EXPIRED);
+	FAKE_CHECK(f, fake_send(f));
+	/* no reply: the connection closes */
+}
+
+Test(client, daemon_closes_the_connection)
+{
+	struct peergraph_graph_status st;
+	struct peergraph_event ev;
+	struct peergraph *pg;
+	struct fake f;
+
+	pg = start(&f, serve_then_close, NULL);
+	cr_expect_eq(peergraph_graph_status(pg, "g", &st), -ECONNRESET);
+	cr_expect_not_null(strstr(peergraph_strerror(-ECONNRESET), "daemon went away"));
+	cr_expect_eq(peergraph_fd(pg), -1);
+	cr_expect_eq(peergraph_event_next(pg, &ev, 0), 1, "what was queued is still handed out");
+	cr_expect_eq(ev.kind, PEERGRAPH_EVENT_EXPIRED);
+	cr_expect_eq(peergraph_event_next(pg, &ev, -1), -ENOTCONN);
+	cr_expect_eq(peergraph_hello(pg, NULL, 0, NULL), -ENOTCONN);
+	finish(&f, pg);
+}
+
+static void serve_close_while_waiting(struct fake *f)
+{
+	FAKE_CHECK(f, fake_hello(f));
+	FAKE_CHECK(f, fake_hello(f));
+	usleep(100 * 1000);
+}
+
+Test(client, daemon_closes_while_event_next_waits)
+{
+	struct peergraph_event ev;
+	struct peergraph *pg;
+	struct fake f;
+
+	pg = start(&f, serve_close_while_waiting, NULL);
+	cr_assert_eq(peergraph_hello(pg, NULL, 0, NULL), 0);
+	cr_expect_eq(peergraph_event_next(pg, &ev, -1), -ECONNRESET);
+	finish(&f, pg);
+}
+
+/* Broken answers to a RECORD_GET, one per row: each is an error and closes the connection. */
+struct bad_reply {
+	int n;
+	const char *what;
+	int err;
+};
+
+static const struct bad_reply bad_replies[] = {
+	{ 1, "a field the reply may not carry", PG_E_API_FIELD },
+	{ 2, "the required RECORD missing", PG_E_API_FIELD },
+	{ 3, "a RECORD that does not decode", PG_E_BAD_FORMAT },
+	{ 4, "a header length below 12", PG_E_API_FRAME },
+	{ 5, "a header length past the frame bound", PG_E_API_FRAME },
+	{ 6, "protocol version 2", PG_E_API_VERSION },
+	{ 7, "the reply to another request id", PG_E_API_FRAME },
+	{ 8, "a reply of another type", PG_E_API_FRAME },
+	{ 9, "a positive status", PG_E_API_FRAME },
+	{ 10, "a field header cut short", PG_E_API_FIELD },
+	{ 11, "an event with an id", PG_E_API_FRAME },
+	{ 12, "an event with an unknown field", PG_E_API_FIELD },
+	{ 13, "a body cut short by the close", -ECONNRESET },
+	{ 14, "a failed reply with a field besides MESSAGE", PG_E_API_FIELD },
+	{ 15, "a string field that is not UTF-8", PG_E_API_FIELD },
+};
+
+static void serve_bad(struct fake *f)
+{
+	const struct bad_reply *row = f->arg;
+	uint8_t junk[PG_RECORD_HDR_LEN];
+	long len;
+
+	FAKE_CHECK(f, fake_hello(f));
+	FAKE_CHECK(f, fake_read(f, PG_API_RECORD_GET));
+	memset(junk, 0x5a, sizeof(junk));
+	fake_reply(f, 0);
+	switch (row->n) {
+	case 1:
+		put_daemon_rec(f, 1);
+		pg_api_put_u32(&f->w, PG_API_T_RESULT, 0);
+		break;
+	case 2:
+		break;
+	case 3:
+		pg_api_put_bytes(&f->w, PG_API_T_RECORD, junk, sizeof(junk));
+		break;
+	case 9:
+		fake_reply(f, 5);
+		break;
+	case 10:
+		pg_api_put_bytes(&f->w, PG_API_T_MESSAGE, NULL, 0);
+		f->w.len -= 5; /* 3 bytes of a field header */
+		break;
+	case 11:
+	case 12:
+		fake_event(f, PG_API_EV_ADDED);
+		if (row->n == 12)
+			pg_api_put_u32(&f->w, PG_API_T_UID, 0);
+		break;
+	case 14:
+		fake_reply(f, PG_E_NOT_FOUND);
+		pg_api_put_str(&f->w, PG_API_T_GRAPH, "g");
+		break;
+	case 15:
+		fake_reply(f, PG_E_NOT_FOUND);
+		pg_api_put_str(&f->w, PG_API_T_MESSAGE, "\xc0\x80");
+		break;
+	default:
+		put_daemon_rec(f, 1);
+		break;
+	}
+	len = pg_api_end(&f->w);
+	FAKE_CHECK(f, len > 0);
+	if (row->n == 4)
+		store_le32(f->w.buf + PG_API_OFF_LEN, 11);
+	if (row->n == 5)
+		store_le32(f->w.buf + PG_API_OFF_LEN, PG_API_FRAME_MAX);
+	if (row->n == 6)
+		store_le16(f->w.buf + PG_API_OFF_VERSION, 2);
+	if (row->n == 7)
+		store_le32(f->w.buf + PG_API_OFF_ID, f->h.id + 1);
+	if (row->n == 8)
+		store_le16(f->w.buf + PG_API_OFF_TYPE, PG_API_RECORD_ENUM | PG_API_REPLY);
+	if (row->n == 11)
+		store_le32(f->w.buf + PG_API_OFF_ID, 3);
+	if (row->n == 13)
+		len -= 4;
+	FAKE_CHECK(f, fake_io(f->fd, f->w.buf, (size_t)len, true));
+}
+
+Test(client, broken_replies_close_the_connection)
+{
+	for (size_t i = 0; i < sizeof(bad_replies) / sizeof(bad_replies[0]); i++) {
+		const struct bad_reply *row = &bad_replies[i];
+		struct peergraph_guid id = { { 1 } };
+		struct peergraph_record rec;
+		struct peergraph *pg;
+		struct fake f;
+		int err;
+
+		pg = start(&f, serve_bad, (void *)row);
+		err = peergraph_record_get(pg, "g", &id, NULL, 0, &rec);
+		cr_expect_eq(err, row->err, "row %d (%s): %d %s", row->n, row->what, err,
+			     pg_strerror(err));
+		cr_expect_str_not_empty(peergraph_last_message(pg), "row %d says what", row->n);
+		cr_expect_eq(peergraph_hello(pg, NULL, 0, NULL), -ENOTCONN, "row %d", row->n);
+		finish(&f, pg);
+	}
+}
+
+/* ---- identities and graphs ------------------------------------------------------------- */
+
+static void put_item_identity(struct fake *f, const char *name, uint32_t flags)
+{
+	pg_api_item_begin(&f->w);
+	pg_api_put_str(&f->w, PG_API_T_IDENTITY, name);
+	pg_api_put_str(&f->w, PG_API_T_FRIENDLY_NAME, "Friendly");
+	pg_api_put_u32(&f->w, PG_API_T_FLAGS, flags);
+	pg_api_item_end(&f->w);
+}
+
+static void serve_admin(struct fake *f)
+{
+	struct pg_api_field fld;
+
+	FAKE_CHECK(f, fake_hello(f));
+	FAKE_CHECK(f, fake_read(f, PG_API_IDENTITY_CREATE));
+	FAKE_CHECK(f, fake_str_is(f, PG_API_T_CLASSIFIER, "alice") &&
+			  fake_str_is(f, PG_API_T_FRIENDLY_NAME, "Alice"));
+	FAKE_CHECK(f, fake_u32_is(f, PG_API_T_FLAGS, 1));
+	fake_reply(f, 0);
+	pg_api_put_str(&f->w, PG_API_T_IDENTITY, "0.alice");
+	FAKE_CHECK(f, fake_send(f));
+
+	FAKE_CHECK(f, fake_read(f, PG_API_IDENTITY_LIST));
+	fake_reply(f, 0);
+	put_item_identity(f, "0.a", PEERGRAPH_IDENTITY_IS_DEFAULT);
+	put_item_identity(f, "0.b", 0);
+	put_item_identity(f, "0.c", 0);
+	FAKE_CHECK(f, fake_send(f));
+
+	FAKE_CHECK(f, fake_read(f, PG_API_IDENTITY_EXPORT));
+	FAKE_CHECK(f, fake_str_is(f, PG_API_T_PASSWORD, "pw"));
+	fake_reply(f, 0);
+	pg_api_put_bytes(&f->w, PG_API_T_DATA, "blob", 4);
+	FAKE_CHECK(f, fake_send(f));
+
+	FAKE_CHECK(f, fake_read(f, PG_API_IDENTITY_IMPORT));
+	FAKE_CHECK(f, fake_field(f, PG_API_T_DATA, &fld) && fld.len == 4);
+	fake_reply(f, 0);
+	pg_api_put_str(&f->w, PG_API_T_IDENTITY, "0.imported");
+	FAKE_CHECK(f, fake_send(f));
+
+	FAKE_CHECK(f, fake_read(f, PG_API_GRAPH_CREATE));
+	FAKE_CHECK(f, fake_str_is(f, PG_API_T_IDENTITY, "0.alice"));
+	FAKE_CHECK(f, fake_u32_is(f, PG_API_T_MAX_RECORD_SIZE, 4096));
+	FAKE_CHECK(f, fake_u32_is(f, PG_API_T_FLAGS, 1));
+	fake_reply(f, 0);
+	FAKE_CHECK(f, fake_send(f));
+
+	FAKE_CHECK(f, fake_read(f, PG_API_GRAPH_STATUS));
+	fake_reply(f, 0);
+	pg_api_put_u32(&f->w, PG_API_T_STATUS, PG_API_GS_OPEN);
+	pg_api_put_u64(&f->w, PG_API_T_COUNT, 12345);
+	pg_api_put_u32(&f->w, PG_API_T_MAX_RECORD_SIZE, 4096);
+	FAKE_CHECK(f, fake_send(f));
+
+	FAKE_CHECK(f, fake_read(f, PG_API_GRAPH_LIST));
+	fake_reply(f, 0);
+	pg_api_item_begin(&f->w);
+	pg_api_put_str(&f->w, PG_API_T_GRAPH, "g1");
+	pg_api_put_u32(&f->w, PG_API_T_STATUS, PG_API_GS_OPEN | PG_API_GS_SECURED);
+	pg_api_put_str(&f->w, PG_API_T_IDENTITY, "0.alice");
+	pg_api_item_end(&f->w);
+	FAKE_CHECK(f, fake_send(f));
+
+	FAKE_CHECK(f, fake_read(f, PG_API_GRAPH_EXPORT));
+	FAKE_CHECK(f, fake_str_is(f, PG_API_T_PATH, "/tmp/g1.pg"));
+	fake_reply(f, 0);
+	FAKE_CHECK(f, fake_send(f));
+}
+
+Test(client, identities_and_graphs)
+{
+	struct peergraph_graph_props props = { .identity = "0.alice",
+					       .max_record_size = 4096,
+					       .flags = PEERGRAPH_GRAPH_UNSECURED };
+	char name[PEERGRAPH_PEER_NAME_SIZE];
+	struct peergraph_identity ids[2];
+	struct peergraph_graph_status st, list[4];
+	struct peergraph *pg;
+	struct fake f;
+	uint8_t *data;
+	size_t len;
+
+	pg = start(&f, serve_admin, NULL);
+	cr_assert_eq(
+	    peergraph_identity_create(pg, "alice", "Alice", PEERGRAPH_IDENTITY_MAKE_DEFAULT, name),
+	    0);
+	cr_expect_str_eq(name, "0.alice");
+	cr_expect_eq(peergraph_identity_list(pg, ids, 2), 3, "the total, past max");
+	cr_expect_str_eq(ids[0].peer_name, "0.a");
+	cr_expect_eq(ids[0].flags, PEERGRAPH_IDENTITY_IS_DEFAULT);
+	cr_expect_str_eq(ids[1].friendly_name, "Friendly");
+	cr_assert_eq(peergraph_identity_export(pg, "0.alice", "pw", &data, &len), 0);
+	cr_expect(len == 4 && !memcmp(data, "blob", 4));
+	cr_assert_eq(peergraph_identity_import(pg, data, len, "pw", 0, name), 0);
+	cr_expect_str_eq(name, "0.imported");
+	free(data);
+	cr_expect_eq(peergraph_graph_create(pg, "g1", &props), 0);
+	cr_assert_eq(peergraph_graph_status(pg, "g1", &st), 0);
+	cr_expect_str_eq(st.graph_id, "g1");
+	cr_expect(st.status == PEERGRAPH_GRAPH_OPEN && st.records == 12345 &&
+		  st.max_record_size == 4096);
+	cr_expect_str_empty(st.identity);
+	cr_expect_eq(peergraph_graph_list(pg, list, 4), 1);
+	cr_expect_str_eq(list[0].graph_id, "g1");
+	cr_expect_str_eq(list[0].identity, "0.alice");
+	cr_expect_eq(list[0].status, PEERGRAPH_GRAPH_OPEN | PEERGRAPH_GRAPH_SECURED);
+	cr_expect_eq(peergraph_graph_export(pg, "g1", "/tmp/g1.pg"), 0);
+	finish(&f, pg);
+}
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+Test(client, guids)
+{
+	struct peergraph_guid g, back, r1, r2;
+	char text[37];
+
+	for (int i = 0; i < 16; i++)
+		g.b[i] = (uint8_t)(i * 17);
+	peergraph_guid_format(&g, text);
+	cr_expect_str_eq(text, "00112233-4455-6677-8899-aabbccddeeff");
+	cr_assert_eq(peergraph_guid_parse(text, &back), 0);
+	cr_expect_eq(memcmp(&g, &back, 16), 0);
+	cr_expect_eq(peergraph_guid_parse("{00112233-4455-6677-8899-AABBCCDDEEFF}", &back), 0);
+	cr_expect_eq(memcmp(&g, &back, 16), 0);
+	cr_expect_eq(peergraph_guid_parse("00112233-4455-6677-8899-aabbccddeef", &back), -EINVAL);
+	cr_expect_eq(peergraph_guid_parse("00112233x4455-6677-8899-aabbccddeeff", &back), -EINVAL);
+	cr_expect_eq(peergraph_guid_parse(NULL, &back), -EINVAL);
+	peergraph_guid_random(&r1);
+	peergraph_guid_random(&r2);
+	cr_expect_neq(memcmp(&r1, &r2, 16), 0);
+	cr_expect_eq(r1.b[6] >> 4, 4, "version 4");
+	cr_expect_eq(r1.b[8] >> 6, 2, "RFC 4122 variant");
+}
+
+Test(client, strerror)
+{
+	cr_expect_str_eq(peergraph_strerror(PG_E_NOT_FOUND), pg_strerror(PG_E_NOT_FOUND));
+	cr_expect_str_eq(peergraph_strerror(-EINVAL), pg_strerror(-EINVAL));
+	cr_expect_not_null(strstr(peergraph_strerror(-ENOTCONN), "connect again"));
+	cr_expect_not_null(peergraph_strerror(12345));
+}
