@@ -275,7 +275,7 @@ static int attr_parse(const uint8_t **p, const uint8_t *end, struct pg_attr *a)
 
 int pg_attrs_check(const uint8_t *block, size_t len, unsigned nattrs)
 {
-	const uint8_t *p = block, *end = block + len;
+	const uint8_t *p = block, *end = len ? block + len : block; /* NULL + 0 is undefined */
 	struct pg_attr prev = { 0 }, a;
 	int err;
 

@@ -655,6 +655,17 @@ void pgd_frame_dispatch(struct pgd_server *srv, struct conn *c, const struct pg_
 	int err;
 
 	srv->msg[0] = '\0';
+	if (c->refused) {
+		snprintf(
+		    srv->msg, sizeof(srv->msg),
+		    "not allowed: peergraphd admits its own user, root and its configured group");
+		pg_api_begin(&srv->w, (uint16_t)(h->type | PG_API_REPLY), h->id, -EACCES);
+		pg_api_put_str(&srv->w, PG_API_T_MESSAGE, srv->msg);
+		if ((n = pg_api_end(&srv->w)) > 0)
+			pgd_conn_queue(srv, c, srv->w.buf, (size_t)n);
+		c->closing = true;
+		return;
+	}
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (handlers[i].type == h->type)
 			fn = handlers[i].fn;

@@ -649,11 +649,9 @@ int pgd_record_delete(struct pgd_graph *g, const struct pg_guid *id, const char 
 	r = held;
 	touch(g, &r, &held, now_us);
 	r.flags |= PG_RECORD_DELETED;
-	r.nattrs = 0;
+	r.nattrs = 0; /* the pointers stay valid (held's): empty, never NULL + 0 */
 	r.attrs_len = 0;
-	r.attrs = NULL;
 	r.payload_len = 0;
-	r.payload = NULL;
 	err = sign_and_put(g, &r, ticket);
 out_free:
 	free(buf);

@@ -169,6 +169,8 @@ static void reply_error(struct pgd_server *srv, struct conn *c, uint16_t type, u
 		c->closing = true;
 }
 
+static void conn_readable(struct pgd_server *srv, struct conn *c);
+
 /* ---- events -------------------------------------------------------------------------------- */
 
 static struct sub *sub_of(struct conn *c, const struct pgd_graph *g)
@@ -327,6 +329,8 @@ static void unpark(struct pgd_server *srv, struct conn *c, int io_error)
 	c->pend = NULL;
 	c->pend_g = NULL;
 	conn_set_events(srv, c);
+	if (c->in_len && !c->closing)
+		conn_readable(srv, c); /* frames that arrived while it waited */
 }
 
 /* Sends the parked replies of g that are durable now (all of them with force: the graph is
@@ -383,8 +387,12 @@ static void graph_ready(struct pgd_server *srv, struct pgd_graph *g)
 
 /* ---- connections ----------------------------------------------------------------------------- */
 
+/* Closes a connection at once; its memory goes after the current batch of epoll events, which
+ * may still name it (reaped by conns_reap). */
 static void conn_free(struct pgd_server *srv, struct conn *c)
 {
+	if (c->dead)
+		return;
 	while (c->nsubs)
 		pgd_server_unsubscribe(srv, c, c->subs[0].g);
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -392,13 +400,27 @@ static void conn_free(struct pgd_server *srv, struct conn *c)
 	free(c->in);
 	free(c->out);
 	free(c->pend);
+	c->in = c->out = c->pend = NULL;
+	c->pend_g = NULL;
 	for (unsigned k = 0; k < srv->nconns; k++) {
 		if (srv->conns[k] == c) {
 			srv->conns[k] = srv->conns[--srv->nconns];
 			break;
 		}
 	}
-	free(c);
+	c->dead = true;
+	c->next_dead = srv->dead;
+	srv->dead = c;
+}
+
+static void conns_reap(struct pgd_server *srv)
+{
+	while (srv->dead) {
+		struct conn *c = srv->dead;
+
+		srv->dead = c->next_dead;
+		free(c);
+	}
 }
 
 static bool in_group(uid_t uid, gid_t primary, gid_t group)
@@ -420,23 +442,11 @@ static bool in_group(uid_t uid, gid_t primary, gid_t group)
 	return false;
 }
 
-/* Tells a refused peer why (a failed HELLO reply) and closes it. */
-static void refuse(struct pgd_server *srv, int fd, const struct ucred *cr)
+static bool admitted(struct pgd_server *srv, const struct ucred *cr)
 {
-	long n;
-
-	pgd_log(PGD_LOG_WARN,
-		"refused a client: uid %u (pid %d) is not the daemon's user, root, or in its "
-		"group",
-		(unsigned)cr->uid, (int)cr->pid);
-	pg_api_begin(&srv->w, PG_API_HELLO | PG_API_REPLY, 0, -EACCES);
-	pg_api_put_str(
-	    &srv->w, PG_API_T_MESSAGE,
-	    "not allowed: peergraphd admits its own user, root and its configured group");
-	if ((n = pg_api_end(&srv->w)) > 0 && send(fd, srv->w.buf, (size_t)n, MSG_NOSIGNAL) < 0) {
-		/* the peer is gone already */
-	}
-	close(fd);
+	if (cr->uid == geteuid() || cr->uid == 0)
+		return true;
+	return srv->cfg.group != (gid_t)-1 && in_group(cr->uid, cr->gid, srv->cfg.group);
 }
 
 static void accept_clients(struct pgd_server *srv)
@@ -456,11 +466,6 @@ static void accept_clients(struct pgd_server *srv)
 			close(fd);
 			continue;
 		}
-		if (cr.uid != geteuid() && cr.uid != 0 &&
-		    !(srv->cfg.group != (gid_t)-1 && in_group(cr.uid, cr.gid, srv->cfg.group))) {
-			refuse(srv, fd, &cr);
-			continue;
-		}
 		if (srv->nconns == srv->cfg.max_clients) {
 			pgd_log(PGD_LOG_WARN, "refused pid %d: at max_clients (%u)", (int)cr.pid,
 				srv->cfg.max_clients);
@@ -474,6 +479,13 @@ static void accept_clients(struct pgd_server *srv)
 		c->fd = fd;
 		c->uid = cr.uid;
 		c->pid = cr.pid;
+		/* a refused peer is answered -EACCES to its first frame, then closed: closing at
+		 * once would make its HELLO fail with EPIPE instead of saying why */
+		if ((c->refused = !admitted(srv, &cr)))
+			pgd_log(PGD_LOG_WARN,
+				"refused a client: uid %u (pid %d) is not the daemon's user, root, "
+				"or in its group",
+				(unsigned)cr.uid, (int)cr.pid);
 		c->watch.kind = WATCH_CONN;
 		c->watch.obj = c;
 		c->epoll_events = EPOLLIN;
@@ -586,6 +598,20 @@ static void conn_writable(struct pgd_server *srv, struct conn *c)
 	conn_set_events(srv, c);
 	if (!c->pend_g && c->in_len)
 		conn_readable(srv, c); /* frames read before the output filled up */
+}
+
+static void conn_event(struct pgd_server *srv, struct conn *c, uint32_t events)
+{
+	if (c->dead)
+		return; /* closed earlier in this batch */
+	if (events & EPOLLOUT)
+		conn_writable(srv, c);
+	if (c->dead)
+		return;
+	/* a hang-up with EPOLLIN off (parked, or over its output bound) must still be seen: the
+	 * read finds the end of the stream and closes */
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		conn_readable(srv, c);
 }
 
 /* ---- set-up and the loop ----------------------------------------------------------------------
@@ -709,17 +735,11 @@ int pgd_server_run(struct pgd_server *srv)
 					graph_ready(srv, w->obj);
 				break;
 			case WATCH_CONN:
-				if (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-					conn_writable(srv, w->obj);
-				else if (ev[i].events & EPOLLIN)
-					conn_readable(srv, w->obj);
-				/* a freed connection may be named again later in this batch */
-				if (ev[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLIN))
-					goto next_wait;
+				conn_event(srv, w->obj, ev[i].events);
 				break;
 			}
 		}
-	next_wait:;
+		conns_reap(srv);
 	}
 }
 
@@ -761,6 +781,7 @@ void pgd_server_destroy(struct pgd_server *srv)
 	}
 	while (srv->nconns)
 		conn_free(srv, srv->conns[0]);
+	conns_reap(srv);
 	free(srv->conns);
 	if (srv->epfd >= 0)
 		close(srv->epfd);

@@ -41,6 +41,9 @@ struct conn {
 	pid_t pid;
 	uint32_t epoll_events;
 	bool closing; /* close once the output is sent */
+	bool dead;    /* closed; freed after the current batch of epoll events */
+	bool refused; /* not admitted: its first frame gets -EACCES, then it is closed */
+	struct conn *next_dead;
 
 	uint8_t *in; /* frames read, not yet handled */
 	size_t in_len, in_cap;
@@ -67,6 +70,7 @@ struct pgd_server {
 	struct pg_identity_store *ids;
 	struct conn **conns;
 	unsigned nconns;
+	struct conn *dead; /* closed in this batch of events, freed after it */
 	struct watch listen_watch, signal_watch;
 	struct watch graph_watch[PGD_GRAPHS_MAX];
 	struct pg_api_writer w; /* the frame being built (one at a time: one thread) */
