@@ -418,3 +418,36 @@ Test(daemon, slow_subscriber_is_bounded_and_told)
 	peergraph_close(sub);
 	peergraph_close(pg);
 }
+
+/* SIGHUP re-reads the configuration file: the log level changes (and the log says so); a
+ * setting that needs a restart is named as such and left alone. */
+Test(daemon, sighup_reloads_and_says_what_changed)
+{
+	char conf[128], extra0[] = "--config";
+	const char *extra[] = { extra0, conf, NULL };
+	FILE *f;
+
+	pgd_dir(&d);
+	snprintf(conf, sizeof(conf), "%s/peergraphd.conf", d.dir);
+	f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "[daemon]\nlog_level = info\n[store]\ncommit_interval_us = 5000\n");
+	fclose(f);
+	pgd_start_args(&d, extra);
+	f = fopen(conf, "w");
+	fprintf(f, "[daemon]\nlog_level = warn\n[store]\ncommit_interval_us = 2000\n");
+	fclose(f);
+	kill(d.pid, SIGHUP);
+	for (int i = 0; i < 500 && !pgd_log_has(&d, "setting"); i++)
+		usleep(10000);
+	cr_assert(pgd_log_has(&d, "reload: "), "the log says what the reload did");
+	cr_assert(pgd_log_has(&d, "restart"), "commit_interval_us needs a restart, and says so");
+	/* a broken file changes nothing and says so */
+	f = fopen(conf, "w");
+	fprintf(f, "[daemon]\nlog_level = loud\n");
+	fclose(f);
+	kill(d.pid, SIGHUP);
+	usleep(300000);
+	cr_assert(pgd_log_has(&d, "nothing changed"));
+	cr_assert_eq(pgd_stop(&d, SIGTERM), 0);
+}

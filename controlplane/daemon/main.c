@@ -143,13 +143,18 @@ static bool on_signal(void *ctx)
 	}
 	sd_notify(0, "RELOADING=1");
 	if (config_build(d, &next) == 0) {
+		int was = d->cfg.log_level;
+
 		changed = pgd_config_reload(&d->cfg, &next, log, sizeof(log));
-		pgd_log_set_level((enum pgd_log_level)d->cfg.log_level);
-		pgd_server_reconfigure(d->srv, d->cfg.client_queue_bytes, d->cfg.event_queue);
+		/* what changed is told at the more verbose of the two levels */
+		pgd_log_set_level(
+		    (enum pgd_log_level)(was > d->cfg.log_level ? was : d->cfg.log_level));
 		for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n"))
 			pgd_log(PGD_LOG_INFO, "reload: %s", line);
 		pgd_log(PGD_LOG_INFO, "reload: %d setting%s changed", changed,
 			changed == 1 ? "" : "s");
+		pgd_log_set_level((enum pgd_log_level)d->cfg.log_level);
+		pgd_server_reconfigure(d->srv, d->cfg.client_queue_bytes, d->cfg.event_queue);
 	} else {
 		pgd_log(PGD_LOG_ERROR, "reload: the configuration has errors: nothing changed");
 	}
