@@ -302,8 +302,8 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("peergraphd %s\n", PG_VERSION);
 			return 0;
-		default:
-			usage(stderr);
+		default: /* getopt said what was wrong */
+			fprintf(stderr, "peergraphd: see --help for the options\n");
 			return 2;
 		}
 		if (err)
