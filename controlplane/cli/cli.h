@@ -257,11 +257,27 @@ void cli_table_row(struct cli_table *t, const char *const *cells);
  * failure reported when it could not be built whole. */
 int cli_table_finish(struct cli *c, struct cli_table *t);
 
+/* ---- records (record_out.c) ---------------------------------------------------------------- */
+
+/* A record as JSON (doc/cli.md, "record"). NULL when out of memory. */
+json_t *cli_json_record(const struct peergraph_record *r);
+/* A record as a block of "field: value" lines (record get). */
+void cli_record_print(const struct peergraph_record *r);
+/* The header and a row of the streaming record table (list, search). */
+void cli_record_row_header(void);
+void cli_record_row(const struct peergraph_record *r);
+
 /* ---- the commands ------------------------------------------------------------------------ */
 
 extern const struct cli_cmd cli_identity_cmd;
 extern const struct cli_cmd cli_graph_cmd;
+extern const struct cli_cmd cli_record_cmd;
 extern const struct cli_cmd cli_stats_cmd;
+
+/* record list / record search (record_query.c). */
+int cli_record_list(struct cli *c, int argc, char **argv);
+int cli_record_search(struct cli *c, int argc, char **argv);
+extern const char cli_record_list_help[], cli_record_search_help[];
 
 /* identity export / import (password.c). read: the first line of file ("-": standard input),
  * before connecting; without a file it only checks that there is a terminal to ask on and

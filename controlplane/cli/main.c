@@ -70,7 +70,7 @@ static const struct cli_cmd help_cmd = {
 };
 
 static const struct cli_cmd *const nouns[] = {
-	&cli_identity_cmd, &cli_graph_cmd, &cli_stats_cmd, &help_cmd, NULL,
+	&cli_identity_cmd, &cli_graph_cmd, &cli_record_cmd, &cli_stats_cmd, &help_cmd, NULL,
 };
 
 static const struct cli_cmd root = {
