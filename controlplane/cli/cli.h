@@ -279,6 +279,15 @@ int cli_record_list(struct cli *c, int argc, char **argv);
 int cli_record_search(struct cli *c, int argc, char **argv);
 extern const char cli_record_list_help[], cli_record_search_help[];
 
+/* record add --from: the batch loader (record_batch.c). */
+struct cli_batch_opts {
+	const char *graph;
+	const char *from; /* a file, or "-" */
+	bool keep_going;  /* skip (and count) malformed lines instead of stopping */
+	unsigned batch;	  /* records per call */
+};
+int cli_record_add_batch(struct cli *c, const struct cli_batch_opts *o);
+
 /* identity export / import (password.c). read: the first line of file ("-": standard input),
  * before connecting; without a file it only checks that there is a terminal to ask on and
  * leaves out "". prompt: asks on the terminal (echo off; twice when confirm) unless out is

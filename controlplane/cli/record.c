@@ -26,9 +26,13 @@ enum {
 	OPT_ATTR,
 	OPT_UNSET_ATTR,
 	OPT_EXPIRES,
+	OPT_FROM,
+	OPT_KEEP_GOING,
+	OPT_BATCH,
 	OPT_CREATOR,
 	OPT_WITH_DELETED,
 	OPT_RAW,
+	BATCH_DEFAULT = 1000,
 };
 
 /* What the options of add and update say about a record's content. */
@@ -122,11 +126,29 @@ static const char add_help[] =
     "    peergraph record add GRAPH --type GUID [--id GUID]\n"
     "                         [--payload TEXT | --payload-file FILE]\n"
     "                         [--attr NAME=TYPE:VALUE]... [--expires DURATION]\n"
+    "    peergraph record add GRAPH --from FILE|- [--keep-going] [--batch N]\n"
     "\n"
     "DESCRIPTION\n"
     "    Adds a record to an open graph and prints its id. The daemon sets its creator\n"
     "    (the graph's identity), version, times, and signs it in a secured graph; the\n"
     "    record is stored durably before this returns.\n"
+    "\n"
+    "    With --from, adds the records of FILE (\"-\": standard input), one JSON object\n"
+    "    a line, sent in batches of --batch records per call, and prints a summary:\n"
+    "    how many were added, how many failed and why (by error), and the rate. Blank\n"
+    "    lines are skipped. A line is\n"
+    "        {\"type\": \"GUID\", \"id\": \"GUID\", \"payload\": \"text\",\n"
+    "         \"attrs\": {\"age\": 42, \"city\": \"Bern\", \"born\": {\"date\": \"2001-02-03\"}},\n"
+    "         \"expires_in\": 3600}\n"
+    "    type is required. id is optional (a random one otherwise). The payload is\n"
+    "    \"payload\" (UTF-8 text) or \"payload_b64\" (base64 bytes). An attribute is an\n"
+    "    integer, a string, or {\"date\": ISO 8601 text or microseconds}. The expiry is\n"
+    "    \"expires_in\" (seconds from now) or \"expires\" (an ISO 8601 time). The other\n"
+    "    fields of `peergraph --json record list` (creator, version, created, ...) are\n"
+    "    ignored, so its output can be added back; any other field is an error.\n"
+    "    A malformed line stops the load (exit status 2) with its line number; the\n"
+    "    records of the lines before it are added. --keep-going skips it instead and\n"
+    "    counts it (exit status 1).\n"
     "\n"
     "OPTIONS\n"
     "    --type GUID            the record type (required)\n"
@@ -139,14 +161,27 @@ static const char add_help[] =
     "                           Repeat for more, up to 128\n"
     "    --expires DURATION     the lifetime: seconds, or with s, m, h or d (90m, 7d);\n"
     "                           default 1 hour\n"
+    "    --from FILE            add the records of FILE's JSON lines\n"
+    "    --keep-going           with --from: skip malformed lines and count them\n"
+    "    --batch N              with --from: records per call, 1 to 65536 (default\n"
+    "                           1000)\n"
     "\n"
     "OUTPUT\n"
     "    The id; with --json {\"graph\": \"chat\", \"id\": \"...\", \"type\": \"...\"}.\n"
+    "    With --from, the summary; with --json {\"graph\": ..., \"lines\": N, \"added\": N,\n"
+    "    \"failed\": N, \"skipped\": N, \"not_sent\": N, \"seconds\": S,\n"
+    "    \"records_per_second\": R, \"failures\": [{\"code\": C, \"message\": \"...\",\n"
+    "    \"count\": N, \"first_line\": L}], \"stopped\": null or {\"line\": L, \"exit\": E,\n"
+    "    \"code\": C, \"message\": \"...\"}}. failed counts the records the daemon\n"
+    "    refused (failures says why, by error code), skipped the malformed lines of\n"
+    "    --keep-going, not_sent the records of a call that failed as a whole and\n"
+    "    stopped the load (stopped says why).\n"
     "\n"
     "EXAMPLES\n"
     "    peergraph record add chat --type 1b4e28ba-2fa1-11d2-883f-0016d3cca427 \\\n"
     "        --payload 'hello' --attr room=str:lobby --attr prio=int:2 --expires 7d\n"
-    "    peergraph record add sensors --type 6f0c... --payload-file reading.bin\n";
+    "    peergraph record add sensors --type 6f0c... --payload-file reading.bin\n"
+    "    peergraph --json record list old | peergraph record add new --from -\n";
 
 /* The single-record form of record add. */
 static int add_one(struct cli *c, const char *graph, const struct peergraph_guid *type,
@@ -191,13 +226,18 @@ static int add_run(struct cli *c, int argc, char **argv)
 		{ "payload-file", required_argument, NULL, OPT_PAYLOAD_FILE },
 		{ "attr", required_argument, NULL, OPT_ATTR },
 		{ "expires", required_argument, NULL, OPT_EXPIRES },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
+		{ "batch", required_argument, NULL, OPT_BATCH },
 		{ 0 },
 	};
 	static const char *const operands[] = { "GRAPH" };
+	struct cli_batch_opts b = { .batch = BATCH_DEFAULT };
 	struct peergraph_guid type, id;
-	bool has_type = false, has_id = false;
+	bool has_type = false, has_id = false, batch_opt = false;
 	struct content *ct = calloc(1, sizeof(*ct)); /* 10 KiB of attributes: not the stack */
 	char why[CLI_WHY_SIZE];
+	uint64_t v;
 	int o, status = CLI_EXIT_OK;
 
 	if (!ct)
@@ -214,6 +254,18 @@ static int add_run(struct cli *c, int argc, char **argv)
 						   optarg, why);
 			*(o == OPT_TYPE ? &has_type : &has_id) = true;
 			break;
+		case OPT_FROM:
+			b.from = optarg;
+			break;
+		case OPT_KEEP_GOING:
+			b.keep_going = batch_opt = true;
+			break;
+		case OPT_BATCH:
+			batch_opt = true;
+			if (cli_parse_u64(optarg, 1, PEERGRAPH_BATCH_MAX, &v, why))
+				status = cli_usage(c, "--batch %s: %s", optarg, why);
+			b.batch = (unsigned)v;
+			break;
 		default:
 			status = content_opt(c, o, ct);
 		}
@@ -221,10 +273,18 @@ static int add_run(struct cli *c, int argc, char **argv)
 	if (status || (status = cli_operands(c, argc, argv, 1, 1, operands)) ||
 	    (status = graph_creator_args(c, argv[optind], NULL)))
 		goto out;
-	if (!has_type)
+	b.graph = argv[optind];
+	if (b.from && (has_type || has_id || ct->changed))
+		status = cli_usage(c, "--from reads every field from its lines: --type, --id, "
+				      "--payload, --payload-file, --attr and --expires go in them");
+	else if (!b.from && batch_opt)
+		status = cli_usage(c, "--keep-going and --batch go with --from");
+	else if (b.from)
+		status = cli_record_add_batch(c, &b);
+	else if (!has_type)
 		status = cli_usage(c, "missing --type GUID (the record type)");
 	else
-		status = add_one(c, argv[optind], &type, has_id ? &id : NULL, ct);
+		status = add_one(c, b.graph, &type, has_id ? &id : NULL, ct);
 out:
 	free(ct->file_data);
 	free(ct);
@@ -590,6 +650,7 @@ static const char record_help[] =
     "    peergraph record add GRAPH --type GUID [--id GUID] [--payload TEXT |\n"
     "                         --payload-file FILE] [--attr NAME=TYPE:VALUE]...\n"
     "                         [--expires DURATION]\n"
+    "    peergraph record add GRAPH --from FILE|- [--keep-going] [--batch N]\n"
     "    peergraph record update GRAPH ID [--payload ... ] [--attr ...]...\n"
     "                            [--unset-attr NAME]... [--expires DURATION]\n"
     "    peergraph record delete GRAPH ID... [--creator CREATOR]\n"
@@ -609,7 +670,7 @@ static const char record_help[] =
     "    peergraph record search chat 'and(room = \"lobby\", prio >= 2)'\n";
 
 static const struct cli_cmd add_cmd = {
-	"add", "add a record", add_help, add_run, NULL,
+	"add", "add a record, or many from JSON lines", add_help, add_run, NULL,
 };
 static const struct cli_cmd update_cmd = {
 	"update", "update one of this node's records", update_help, update_run, NULL,
