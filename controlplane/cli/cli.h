@@ -288,6 +288,10 @@ struct cli_batch_opts {
 };
 int cli_record_add_batch(struct cli *c, const struct cli_batch_opts *o);
 
+/* record watch (watch.c). */
+int cli_record_watch(struct cli *c, int argc, char **argv);
+extern const char cli_record_watch_help[];
+
 /* identity export / import (password.c). read: the first line of file ("-": standard input),
  * before connecting; without a file it only checks that there is a terminal to ask on and
  * leaves out "". prompt: asks on the terminal (echo off; twice when confirm) unless out is

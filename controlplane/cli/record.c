@@ -657,6 +657,7 @@ static const char record_help[] =
     "    peergraph record get GRAPH ID [--creator CREATOR] [--with-deleted] [--raw]\n"
     "    peergraph record list GRAPH [--type GUID] [--creator CREATOR] [--with-deleted]\n"
     "    peergraph record search GRAPH QUERY [--with-deleted]\n"
+    "    peergraph record watch GRAPH [--count N] [--timeout DURATION]\n"
     "\n"
     "DESCRIPTION\n"
     "    Works on the records of an open graph. A record has a type and an id\n"
@@ -689,8 +690,13 @@ static const struct cli_cmd search_cmd = {
 	"search", "list the records a query matches", cli_record_search_help, cli_record_search,
 	NULL,
 };
+static const struct cli_cmd watch_cmd = {
+	"watch", "print a graph's events as they happen", cli_record_watch_help, cli_record_watch,
+	NULL,
+};
+
 static const struct cli_cmd *const record_cmds[] = {
-	&add_cmd, &update_cmd, &delete_cmd, &get_cmd, &list_cmd, &search_cmd, NULL,
+	&add_cmd, &update_cmd, &delete_cmd, &get_cmd, &list_cmd, &search_cmd, &watch_cmd, NULL,
 };
 
 const struct cli_cmd cli_record_cmd = {
