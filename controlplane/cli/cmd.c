@@ -42,10 +42,12 @@ static const char exit_statuses[] =
     "    1   the operation failed: the daemon refused it, or some records of a batch\n"
     "        were refused (the summary says which and why)\n"
     "    2   bad usage: an unknown option, a malformed or out-of-range argument, an\n"
-    "        unreadable input file, a malformed input line; it was not sent\n"
+    "        unreadable input file, a malformed input line, a deletion not confirmed;\n"
+    "        it was not sent\n"
     "    3   cannot reach the daemon: it is not running, the socket is wrong, this user\n"
     "        is not allowed, it went away, or it speaks another protocol version\n"
-    "    4   not found: the graph, identity or record named does not exist\n";
+    "    4   not found: the graph, identity or record named does not exist (or the\n"
+    "        file the daemon was told to read)\n";
 
 void cli_help_print(FILE *out, const char *path, const struct cli_cmd *cmd)
 {
