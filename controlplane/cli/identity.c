@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -283,12 +284,14 @@ static int default_run(struct cli *c, int argc, char **argv)
 
 static const char export_help[] =
     "SYNOPSIS\n"
-    "    peergraph identity export PEERNAME FILE [--password-file PWFILE] [--force]\n"
+    "    peergraph identity export PEERNAME FILE|- [--password-file PWFILE] [--force]\n"
     "\n"
     "DESCRIPTION\n"
     "    Writes an identity, its private key encrypted under a password (PKCS#8,\n"
     "    PBKDF2-HMAC-SHA256 and AES-256-CBC) with its certificate, to FILE (mode 0600,\n"
-    "    on this host). `peergraph identity import` reads it back on any node.\n"
+    "    on this host; \"-\": standard output). `peergraph identity import` reads it\n"
+    "    back on any node. FILE appears only once the export is whole: a failure\n"
+    "    leaves no file, and an old one replaced with --force stays until then.\n"
     "\n"
     "    The password is the first line of PWFILE (\"-\": standard input), or is asked\n"
     "    for twice on the terminal. It is never taken from the command line, where\n"
@@ -319,16 +322,65 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
-	return fsync(fd) ? -errno : 0;
+	return 0;
 }
 
 struct export_args {
 	const char *name, *file, *pwfile;
 	bool force;
+	bool to_stdout;		    /* FILE is "-" */
+	char tmp[CLI_PATH_MAX + 1]; /* the temp file beside FILE; "" when there is none */
 };
 
-/* The export itself, once the file is open. */
-static int export_to(struct cli *c, const struct export_args *a, int fd, char *pw, size_t cap)
+/*
+ * The export is written to a temp file beside FILE (mode 0600) and renamed into place once it
+ * is whole and synced, so a failure at any point leaves FILE as it was: no half export to be
+ * mistaken for one, and --force replaces an old export only with a complete new one. The
+ * temp file is made before anything is asked or sent, so an unwritable directory or a FILE
+ * in the way is found first. fd, or the usage error reported.
+ */
+static int export_open(struct cli *c, struct export_args *a, int *fd)
+{
+	struct stat st;
+
+	a->tmp[0] = '\0';
+	if (a->to_stdout) {
+		*fd = STDOUT_FILENO;
+		return 0;
+	}
+	if (!a->force && lstat(a->file, &st) == 0)
+		return cli_usage(c,
+				 "FILE %s exists: choose another name, or give --force to "
+				 "replace it",
+				 a->file);
+	if (snprintf(a->tmp, sizeof(a->tmp), "%s.tmp-XXXXXX", a->file) >= (int)sizeof(a->tmp))
+		return cli_usage(c, "FILE %s: %s", a->file, strerror(ENAMETOOLONG));
+	*fd = mkostemp(a->tmp, O_CLOEXEC);
+	if (*fd < 0) {
+		a->tmp[0] = '\0';
+		return cli_usage(c, "FILE %s: %s", a->file, strerror(errno));
+	}
+	return 0;
+}
+
+/* Puts the whole, synced temp file in FILE's place: over it with --force, else only while
+ * FILE still does not exist (link fails if it appeared meanwhile). 0 or -errno. */
+static int export_place(struct export_args *a, int fd)
+{
+	if (a->to_stdout)
+		return 0;
+	if (fsync(fd))
+		return -errno;
+	if (a->force ? rename(a->tmp, a->file) : link(a->tmp, a->file))
+		return -errno;
+	if (!a->force)
+		unlink(a->tmp);
+	a->tmp[0] = '\0';
+	return 0;
+}
+
+/* The export itself, once its file is open. */
+static int export_to(struct cli *c, struct export_args *a, int fd, char *pw, size_t cap)
 {
 	char abs[CLI_PATH_MAX + 1];
 	uint8_t *data;
@@ -339,11 +391,14 @@ static int export_to(struct cli *c, const struct export_args *a, int fd, char *p
 		return status;
 	if ((err = peergraph_identity_export(c->pg, a->name, pw, &data, &len)))
 		return cli_fail(c, err, "cannot export identity %s", a->name);
-	err = write_all(fd, data, len);
+	if (!(err = write_all(fd, data, len)))
+		err = export_place(a, fd);
 	explicit_bzero(data, len);
 	free(data);
 	if (err)
 		return cli_local_fail(c, "writing %s: %s", a->file, strerror(-err));
+	if (a->to_stdout)
+		return CLI_EXIT_OK; /* the export is the output */
 	if (!c->json) {
 		printf("identity %s exported to %s\n", a->name, a->file);
 		return CLI_EXIT_OK;
@@ -364,7 +419,7 @@ static int export_run(struct cli *c, int argc, char **argv)
 	static const char *const operands[] = { "PEERNAME", "FILE" };
 	struct export_args a = { 0 };
 	char pw[CLI_PASSWORD_MAX + 2];
-	int o, status, fd;
+	int o, status, fd = -1;
 
 	while ((o = cli_opt_next(c, argc, argv, "", opts)) != -1) {
 		if (o == CLI_OPT_STOP)
@@ -379,24 +434,18 @@ static int export_run(struct cli *c, int argc, char **argv)
 		return status;
 	a.name = argv[optind];
 	a.file = argv[optind + 1];
+	a.to_stdout = strcmp(a.file, "-") == 0;
+	if (a.to_stdout && c->json)
+		return cli_usage(c, "FILE - (standard output) and --json exclude each other");
 	if ((status = cli_password_read(c, a.pwfile, pw, sizeof(pw))))
 		return status;
-	/* opened first: a file in the way is found before anything is asked or sent */
-	fd = open(a.file, O_WRONLY | O_CREAT | O_CLOEXEC | (a.force ? O_TRUNC : O_EXCL), 0600);
-	if (fd < 0) {
-		explicit_bzero(pw, sizeof(pw));
-		if (errno == EEXIST)
-			return cli_usage(c,
-					 "FILE %s exists: choose another name, or give --force "
-					 "to replace it",
-					 a.file);
-		return cli_usage(c, "FILE %s: %s", a.file, strerror(errno));
-	}
-	status = export_to(c, &a, fd, pw, sizeof(pw));
+	if (!(status = export_open(c, &a, &fd)))
+		status = export_to(c, &a, fd, pw, sizeof(pw));
 	explicit_bzero(pw, sizeof(pw));
-	close(fd);
-	if (status)
-		unlink(a.file); /* no half or empty export left behind to be mistaken for one */
+	if (fd >= 0 && !a.to_stdout)
+		close(fd);
+	if (a.tmp[0])
+		unlink(a.tmp); /* the export failed: FILE is as it was */
 	return status;
 }
 
@@ -481,7 +530,7 @@ static const char identity_help[] =
     "    peergraph identity delete PEERNAME [--yes]\n"
     "    peergraph identity rename PEERNAME FRIENDLY_NAME\n"
     "    peergraph identity default PEERNAME\n"
-    "    peergraph identity export PEERNAME FILE [--password-file PWFILE] [--force]\n"
+    "    peergraph identity export PEERNAME FILE|- [--password-file PWFILE] [--force]\n"
     "    peergraph identity import FILE [--password-file PWFILE] [--default | "
     "--not-default]\n"
     "\n"

@@ -66,16 +66,36 @@ check 3 0 '{"identities":[{"peer_name":"'"$alice"'","friendly_name":"Alice","def
 check 4 0 "*$alice*Alice" identity list
 check 5 0 '{"peer_name":"'"$alice"'","friendly_name":"Alice (test)"}' \
 	--json identity rename "$alice" "Alice (test)"
-check 6 0 '{"graph":"chat","created":true}' --json graph create chat
-check 7 0 '{"graph":"chat","open":true,"secured":true,"listening":false,"identity":"'"$alice"'","records":0,"max_record_size":1048576}' \
+printf 'a password\n' >"$tmp/pw"
+chmod 600 "$tmp/pw"
+check 6 0 '{"peer_name":"*.bob"}' --json identity create bob --not-default
+bob=$(printf '%s' "$out" | sed 's/.*"peer_name":"\([^"]*\)".*/\1/')
+check 7 0 '{"peer_name":"'"$bob"'","file":"*/bob.pgid","bytes":*}' \
+	--json identity export "$bob" "$tmp/bob.pgid" --password-file "$tmp/pw"
+cp "$tmp/bob.pgid" "$tmp/bob.old"
+check 8 4 '{"error":{"exit":4,"code":-1106,*}}' --json identity export \
+	0123456789012345678901234567890123456789.none "$tmp/bob.pgid" --force \
+	--password-file "$tmp/pw"
+rows=$((rows + 1)) # row 9: a failed export leaves the file as it was
+cmp -s "$tmp/bob.pgid" "$tmp/bob.old" || {
+	failures=$((failures + 1))
+	echo "row 9: the failed export changed $tmp/bob.pgid"
+}
+check 10 0 '{"peer_name":"'"$bob"'","deleted":true}' --json identity delete "$bob" --yes
+check 11 0 '{"peer_name":"'"$bob"'"}' --json identity import "$tmp/bob.pgid" \
+	--password-file "$tmp/pw"
+check 12 1 '{"error":{"exit":1,"code":-1105,*}}' --json identity import "$tmp/bob.pgid" \
+	--password-file "$tmp/pw"
+check 13 0 '{"graph":"chat","created":true}' --json graph create chat
+check 14 0 '{"graph":"chat","open":true,"secured":true,"listening":false,"identity":"'"$alice"'","records":0,"max_record_size":1048576}' \
 	--json graph status chat
-check 8 0 '{"graph":"raw","created":true}' --json graph create raw --unsecured \
+check 15 0 '{"graph":"raw","created":true}' --json graph create raw --unsecured \
 	--max-record-size 64K
-check 9 0 '{"graphs":[{"graph":"*","open":true,*},{"graph":"*","open":true,*}]}' \
+check 16 0 '{"graphs":[{"graph":"*","open":true,*},{"graph":"*","open":true,*}]}' \
 	--json graph list
-check 10 1 '{"error":{"exit":1,"code":-17,"message":"cannot create graph *chat*: *exists"}}' \
+check 17 1 '{"error":{"exit":1,"code":-17,"message":"cannot create graph *chat*: *exists"}}' \
 	--json graph create chat
-check 11 4 '{"error":{"exit":4,"code":-1042,"message":"cannot open graph *nope*: *"}}' \
+check 18 4 '{"error":{"exit":4,"code":-1042,"message":"cannot open graph *nope*: *"}}' \
 	--json graph open nope
 
 # ---- records --------------------------------------------------------------------------------

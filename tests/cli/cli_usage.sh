@@ -133,6 +133,10 @@ S="--socket $nosock"
 	chmod 600 "$tmp/pw"
 	check 235 2 "exists: choose another name, or give --force" \
 		$S identity export 0.alice "$tmp/exists.pgid" --password-file "$tmp/pw"
+	check 236 2 "FILE - (standard output) and --json exclude each other" \
+		$S --json identity export 0.alice - --password-file "$tmp/pw"
+	check 237 2 "FILE $tmp/none/x.pgid: No such file" \
+		$S identity export 0.alice "$tmp/none/x.pgid" --password-file "$tmp/pw"
 
 	check 240 2 "missing ID" $S graph create
 	check 241 2 "a graph id is 1 to 256 bytes" $S graph create ""
