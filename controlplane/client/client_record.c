@@ -394,6 +394,7 @@ static long records_send(struct peergraph *pg, uint16_t type, const char *graph_
 {
 	uint64_t now = pg_time_now_us();
 	static const struct peergraph_guid zero;
+	struct pgc_id_pool ids = { .left = 0 };
 	struct pg_record r;
 	struct batch b;
 	size_t i = 0;
@@ -405,7 +406,7 @@ static long records_send(struct peergraph *pg, uint16_t type, const char *graph_
 		err = -EINVAL;
 	for (; i < n && !err; i++) {
 		if (type == PG_API_RECORD_ADD && !memcmp(&recs[i].id, &zero, sizeof(zero)))
-			peergraph_guid_random(&recs[i].id);
+			pgc_id_draw(&ids, n - i, &recs[i].id);
 		if ((b.res[i] = record_import(pg, &recs[i], now, &r)))
 			continue;
 		if (b.sent && (b.sent == PGC_BATCH_FRAME_RECORDS ||
@@ -623,20 +624,42 @@ int peergraph_guid_parse(const char *s, struct peergraph_guid *out)
 	return 0;
 }
 
-void peergraph_guid_random(struct peergraph_guid *out)
+/* Fills buf from the kernel's random pool. getrandom blocks only until the pool is first
+ * seeded, and may be cut short by a signal past 256 bytes (looped); it exists on every kernel
+ * this project supports. */
+static void random_fill(uint8_t *buf, size_t len)
 {
 	size_t got = 0;
 	ssize_t n;
 
-	/* getrandom blocks only until the kernel's pool is first seeded, and 16 bytes are never
-	 * cut short by a signal after that; it exists on every kernel this project supports */
-	while (got < sizeof(out->b)) {
-		n = getrandom(out->b + got, sizeof(out->b) - got, 0);
+	while (got < len) {
+		n = getrandom(buf + got, len - got, 0);
 		PG_ASSERT(n > 0 || errno == EINTR);
 		if (n > 0)
 			got += (size_t)n;
 	}
-	/* an RFC 4122 version 4 (random) UUID: 122 random bits */
-	out->b[6] = (uint8_t)((out->b[6] & 0x0f) | 0x40);
-	out->b[8] = (uint8_t)((out->b[8] & 0x3f) | 0x80);
+}
+
+/* Makes 16 random bytes an RFC 4122 version 4 (random) UUID: 122 random bits. */
+static void guid_v4(struct peergraph_guid *g)
+{
+	g->b[6] = (uint8_t)((g->b[6] & 0x0f) | 0x40);
+	g->b[8] = (uint8_t)((g->b[8] & 0x3f) | 0x80);
+}
+
+void peergraph_guid_random(struct peergraph_guid *out)
+{
+	random_fill(out->b, sizeof(out->b));
+	guid_v4(out);
+}
+
+void pgc_id_draw(struct pgc_id_pool *p, size_t want, struct peergraph_guid *out)
+{
+	if (!p->left) {
+		p->left = want < PGC_ID_POOL ? (unsigned)want : PGC_ID_POOL;
+		random_fill(p->b[0], p->left * sizeof(p->b[0]));
+	}
+	PG_ASSERT(p->left > 0 && p->left <= PGC_ID_POOL);
+	memcpy(out->b, p->b[--p->left], sizeof(out->b));
+	guid_v4(out);
 }
