@@ -7,10 +7,12 @@
  * numbered table of broken replies, each an error and a closed connection, never a crash.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
 
+#include "client/client_priv.h"
 #include "client_fake.h"
 #include "peergraph.h"
 #include "pg_time.h"
@@ -301,62 +303,94 @@ Test(client, add_defaults_ids_and_results)
 	cr_expect_eq(memcmp(recs[0].id.b, seen.id0.b, 16), 0, "the random id is written back");
 }
 
-/* ---- a batch over several frames --------------------------------------------------------- */
+/* ---- a batch over several frames, pipelined ----------------------------------------------- */
 
 enum {
-	BIG_RECORDS = 20,
-	BIG_PAYLOAD = 1 << 20,
-	FIRST_FRAME = 15, /* 1 MiB records in a 16 MiB frame */
+	/* records of 300 KiB: three fill a frame (PGC_BATCH_FRAME_MAX, 1 MiB) */
+	BIG_PAYLOAD = 300 << 10,
+	PER_FRAME = 3,
+	BIG_FRAMES = PGC_WINDOW_MAX + 4, /* more frames than the window */
+	BIG_RECORDS = BIG_FRAMES * PER_FRAME - 1,
+	REFUSED = 7, /* the daemon refuses this record (PG_E_TOO_LARGE) */
+};
+_Static_assert(PER_FRAME *(BIG_PAYLOAD + 256) <= PGC_BATCH_FRAME_MAX &&
+		   (PER_FRAME + 1) * BIG_PAYLOAD > PGC_BATCH_FRAME_MAX,
+	       "PER_FRAME records fill a frame");
+
+/* What the fake daemon is told and what it saw. */
+struct window_case {
+	int fail_frame;	   /* this frame fails as a whole with -EBUSY; -1: none */
+	unsigned frames;   /* frames read */
+	unsigned max_sent; /* frames the client had sent before the first reply */
+	unsigned records[BIG_FRAMES + 1];
 };
 
-/* Answers two frames of ADD, the second with status *(int *)arg (0: per-record results, one
- * of them refused). */
-static void serve_split(struct fake *f)
+/* Reads one ADD frame of the batch: counts its records; false if it is not one. */
+static bool read_batch_frame(struct fake *f, struct window_case *wc, uint32_t *id)
 {
-	int second = *(int *)f->arg;
-	struct pg_api_field fld;
 	struct pg_api_iter it;
-	unsigned frame_records[2] = { 0, 0 };
+	struct pg_api_field fld;
+
+	if (wc->frames == BIG_FRAMES || !fake_read(f, PG_API_RECORD_ADD))
+		return false;
+	id[wc->frames] = f->h.id;
+	pg_api_iter_init(&it, f->body, f->len);
+	while (pg_api_iter_next(&it, &fld))
+		wc->records[wc->frames] += fld.tag == PG_API_T_RECORD;
+	wc->frames++;
+	return true;
+}
+
+/* Answers frame k (its id) of the batch: per-record results, or the whole frame failed. */
+static bool answer_batch_frame(struct fake *f, struct window_case *wc, unsigned k, uint32_t id)
+{
+	pg_api_begin(&f->w, PG_API_RECORD_ADD | PG_API_REPLY, id,
+		     (int)k == wc->fail_frame ? -EBUSY : 0);
+	if ((int)k == wc->fail_frame) {
+		pg_api_put_str(&f->w, PG_API_T_MESSAGE, "store queue full");
+		return fake_send(f);
+	}
+	for (unsigned i = 0; i < wc->records[k]; i++)
+		pg_api_put_u32(&f->w, PG_API_T_RESULT,
+			       k * PER_FRAME + i == REFUSED ? (uint32_t)PG_E_TOO_LARGE : 0);
+	return fake_send(f);
+}
+
+/* Reads frames until the client stops sending without a reply (its window), then answers
+ * them in order after an event, then serves the rest one by one until the client closes. */
+static void serve_window(struct fake *f)
+{
+	struct window_case *wc = f->arg;
+	struct pollfd p = { .fd = f->fd, .events = POLLIN };
+	uint32_t id[BIG_FRAMES];
 
 	FAKE_CHECK(f, fake_hello(f));
-	for (int frame = 0; frame < 2; frame++) {
-		FAKE_CHECK(f, fake_read(f, PG_API_RECORD_ADD));
-		pg_api_iter_init(&it, f->body, f->len);
-		while (pg_api_iter_next(&it, &fld))
-			frame_records[frame] += fld.tag == PG_API_T_RECORD;
-		FAKE_CHECK(f, f->len < (16u << 20) || frame_records[frame] == 1);
-		fake_reply(f, frame ? second : 0);
-		if (frame && second) {
-			pg_api_put_str(&f->w, PG_API_T_MESSAGE, "store queue full");
-		} else {
-			for (unsigned i = 0; i < frame_records[frame]; i++)
-				pg_api_put_u32(&f->w, PG_API_T_RESULT,
-					       frame && i == 2 ? (uint32_t)PG_E_TOO_LARGE : 0);
-		}
-		FAKE_CHECK(f, fake_send(f));
-	}
-	FAKE_CHECK(f, frame_records[0] == FIRST_FRAME);
-	FAKE_CHECK(f, frame_records[1] == BIG_RECORDS - FIRST_FRAME);
+	do
+		FAKE_CHECK(f, read_batch_frame(f, wc, id));
+	while (poll(&p, 1, 200) == 1);
+	wc->max_sent = wc->frames;
+	for (unsigned k = 1; k < wc->frames; k++)
+		FAKE_CHECK(f, id[k] == id[k - 1] + 1);
+	fake_event(f, PG_API_EV_GRAPH_STATUS);
+	pg_api_put_str(&f->w, PG_API_T_GRAPH, "big");
+	pg_api_put_u32(&f->w, PG_API_T_STATUS, PG_API_GS_OPEN);
+	FAKE_CHECK(f, fake_send(f));
+	for (unsigned k = 0; k < wc->max_sent; k++)
+		FAKE_CHECK(f, answer_batch_frame(f, wc, k, id[k]));
+	while (read_batch_frame(f, wc, id))
+		FAKE_CHECK(f, answer_batch_frame(f, wc, wc->frames - 1, id[wc->frames - 1]));
 }
 
-/* What record i of the split batch ends with. */
-static int split_result(int i, int second)
-{
-	if (i < FIRST_FRAME)
-		return 0;
-	if (second)
-		return second;
-	return i == FIRST_FRAME + 2 ? PG_E_TOO_LARGE : 0;
-}
-
-static void run_split(int second, long expect_added)
+static void run_window(struct window_case *wc)
 {
 	static struct peergraph_record recs[BIG_RECORDS];
 	static int results[BIG_RECORDS];
 	void *payload = calloc(1, BIG_PAYLOAD);
+	struct peergraph_event ev;
 	struct peergraph *pg;
 	struct fake f;
-	long n;
+	long n, added = 0;
+	char msg[256];
 
 	cr_assert_not_null(payload);
 	for (int i = 0; i < BIG_RECORDS; i++) {
@@ -364,28 +398,52 @@ static void run_split(int second, long expect_added)
 		recs[i].payload = payload;
 		recs[i].payload_len = BIG_PAYLOAD;
 	}
-	pg = start(&f, serve_split, &second);
+	pg = start(&f, serve_window, wc);
 	n = peergraph_record_add(pg, "big", recs, BIG_RECORDS, results);
-	cr_expect_eq(n, expect_added, "added %ld (%s)", n, peergraph_last_message(pg));
+	snprintf(msg, sizeof(msg), "%s", peergraph_last_message(pg));
+	cr_expect_eq(peergraph_event_next(pg, &ev, 0), 1, "the event met among the replies");
+	cr_expect_eq(ev.kind, PEERGRAPH_EVENT_GRAPH_STATUS);
+	if (wc->fail_frame >= 0)
+		cr_expect_str_eq(msg, "store queue full");
+	peergraph_close(pg);
+	fake_stop(&f);
+	cr_expect_eq(wc->max_sent, PGC_WINDOW_MAX, "frames sent before the first reply");
+	for (unsigned k = 0; k < wc->frames; k++)
+		cr_expect_eq(wc->records[k], k == BIG_FRAMES - 1 ? PER_FRAME - 1 : PER_FRAME,
+			     "frame %u: %u records", k, wc->records[k]);
 	for (int i = 0; i < BIG_RECORDS; i++) {
-		int want = split_result(i, second);
+		int frame = i / PER_FRAME, want = i == REFUSED ? PG_E_TOO_LARGE : 0;
 
+		if (frame == wc->fail_frame || frame >= (int)wc->frames)
+			want = -EBUSY; /* the failed frame's, and those never sent */
 		cr_expect_eq(results[i], want, "record %d: %d", i, results[i]);
+		added += want == 0;
 	}
-	finish(&f, pg);
+	cr_expect_eq(n, added, "added %ld (%s)", n, msg);
 	free(payload);
 }
 
-Test(client, add_split_over_frames)
+/* A window of frames before the first reply, the replies matched in order to their records
+ * (an event among them queued), then one frame per reply. */
+Test(client, add_pipelines_a_window_of_frames)
 {
-	run_split(0, BIG_RECORDS - 1);
+	struct window_case wc = { .fail_frame = -1 };
+
+	run_window(&wc);
+	cr_expect_eq(wc.frames, BIG_FRAMES);
 }
 
-/* The second frame fails as a whole: the call says how many the first added (write(2)'s
- * rule) and results[] which ones the error hit. */
-Test(client, add_split_second_frame_fails)
+/* A frame fails as a whole: once its reply is read nothing more is sent (the replies before
+ * it each let one more frame go, and one may be on its way); the frames sent after it keep
+ * their own outcome (they were added), the records never sent get its error, and the call
+ * says how many were added. */
+Test(client, add_window_stops_at_a_failed_frame)
 {
-	run_split(-EBUSY, FIRST_FRAME);
+	struct window_case wc = { .fail_frame = 2 };
+
+	run_window(&wc);
+	cr_expect_leq(wc.frames, PGC_WINDOW_MAX + 2 + 1, "%u frames sent", wc.frames);
+	cr_expect_lt(wc.frames, BIG_FRAMES, "the failure stopped the batch");
 }
 
 static void serve_update_delete(struct fake *f)

@@ -7,8 +7,9 @@
  * readable, updatable, deletable, enumerable and searchable; a clean stop keeps every record;
  * a SIGKILL during batched adds keeps every record whose add was acknowledged; a client of
  * another user is refused and the refusal logged; malformed frames get error replies and
- * change nothing; a subscriber that stops reading neither grows the daemon's memory nor misses
- * events silently.
+ * change nothing; requests pipelined without waiting are answered in order, each reply to a
+ * write only once durable; a subscriber that stops reading neither grows the daemon's memory nor
+ * misses events silently.
  */
 #include <grp.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include "daemon_fixture.h"
 #include "pg_bytes.h"
 #include "pg_error.h"
+#include "pg_time.h"
 #include "sanitizers.h"
 
 static struct pgd_proc d;
@@ -352,6 +354,176 @@ Test(daemon, malformed_frames_get_errors_and_change_nothing)
 	pg_api_writer_free(&w);
 	cr_assert_eq(peergraph_graph_status(pg, "m", &st), 0, "the daemon still answers");
 	cr_assert_eq(st.records, 10, "nothing changed");
+	peergraph_close(pg);
+}
+
+/* ---- pipelined requests -------------------------------------------------------------------- */
+
+enum {
+	PIPE_FRAMES = 24,   /* ADD frames sent before any reply is read (past HELD_MAX) */
+	PIPE_RECORDS = 500, /* records per frame */
+	PIPE_REQUESTS = 3 * PIPE_FRAMES, /* each ADD is followed by two GETs */
+};
+
+static const struct pg_record_limits pipe_limits = { .max_record_size = PG_RECORD_SIZE_MAX };
+
+/* Record j of frame k of the pipeline: its id says where it is. */
+static void pipe_record(struct pg_record *r, struct pg_guid *id, unsigned k, unsigned j)
+{
+	static const char payload[] = "pipelined";
+	uint64_t now = pg_time_now_us();
+
+	memset(id, 0, sizeof(*id));
+	id->b[0] = 0x77;
+	store_le32(id->b + 4, k);
+	store_le32(id->b + 8, j);
+	memset(r, 0, sizeof(*r));
+	memcpy(r->type.b, type_a.b, sizeof(r->type.b));
+	r->id = *id;
+	r->version = 1;
+	r->created_us = r->modified_us = now;
+	r->expires_us = now + 3600ull * 1000000;
+	r->creator = r->modifier = "";
+	r->payload = (const uint8_t *)payload;
+	r->payload_len = sizeof(payload) - 1;
+}
+
+/* Writes request i of the pipeline into w: ADD frame k = i / 3, then a GET of its last record
+ * (stored, not yet durable when handled: its reply must wait behind the ADD's), then a GET of
+ * a record no frame adds (an error, in its place too). */
+static void pipe_request(struct pg_api_writer *w, const char *graph, unsigned i)
+{
+	unsigned k = i / 3;
+	struct pg_record r;
+	struct pg_guid id;
+
+	pg_api_begin(w, i % 3 ? PG_API_RECORD_GET : PG_API_RECORD_ADD, 100 + i, 0);
+	pg_api_put_str(w, PG_API_T_GRAPH, graph);
+	if (i % 3 == 0) {
+		for (unsigned j = 0; j < PIPE_RECORDS; j++) {
+			pipe_record(&r, &id, k, j);
+			pg_api_put_record(w, &r, &pipe_limits);
+		}
+		return;
+	}
+	pipe_record(&r, &id, i % 3 == 1 ? k : PIPE_FRAMES + k, PIPE_RECORDS - 1);
+	pg_api_put_bytes(w, PG_API_T_RECORD_ID, id.b, sizeof(id.b));
+}
+
+/* Reads one reply whole into body (realloc'd); its header in *h. */
+static void pipe_reply(int fd, struct pg_api_hdr *h, uint8_t **body)
+{
+	uint8_t hdr[PG_API_HDR_LEN];
+
+	cr_assert_eq(recv(fd, hdr, sizeof(hdr), MSG_WAITALL), (ssize_t)sizeof(hdr));
+	cr_assert_eq(pg_api_hdr_decode(hdr, h), 0);
+	cr_assert_not_null(*body = realloc(*body, h->len));
+	if (h->len > 12) /* a recv of 0 bytes would wait for the next frame */
+		cr_assert_eq(recv(fd, *body, h->len - 12, MSG_WAITALL), (ssize_t)(h->len - 12));
+}
+
+/* Checks the replies of requests [from, to) of the pipeline: in request order, every record
+ * added, every GET of an added record found. */
+static void pipe_replies_check(int fd, unsigned from, unsigned to)
+{
+	struct pg_api_field f;
+	struct pg_api_iter it;
+	struct pg_api_hdr h;
+	uint8_t *body = NULL;
+
+	for (unsigned i = from; i < to; i++) {
+		unsigned results = 0;
+
+		pipe_reply(fd, &h, &body);
+		cr_assert_eq(h.id, 100 + i, "reply %u in order: got the reply of %u", i,
+			     h.id - 100);
+		if (i % 3 == 2) {
+			cr_assert_eq(h.status, PG_E_NOT_FOUND, "request %u", i);
+			continue;
+		}
+		cr_assert_eq(h.status, 0, "request %u: %s", i, peergraph_strerror(h.status));
+		if (i % 3 == 1)
+			continue;
+		pg_api_iter_init(&it, body, h.len - 12);
+		while (pg_api_iter_next(&it, &f)) {
+			cr_assert_eq(pg_api_u32(&f), 0, "frame %u: a record refused", i / 3);
+			results++;
+		}
+		cr_assert_eq(results, PIPE_RECORDS);
+	}
+	free(body);
+}
+
+/* Sends requests [from, to) of the pipeline (and the graph close, if asked) without reading. */
+static void pipe_send(int fd, const char *graph, unsigned from, unsigned to, bool close_graph)
+{
+	struct pg_api_writer w;
+	long n;
+
+	pg_api_writer_init(&w, 1 << 20);
+	for (unsigned i = from; i < to; i++) {
+		pipe_request(&w, graph, i);
+		n = pg_api_end(&w);
+		cr_assert_gt(n, 0);
+		cr_assert_eq(send(fd, w.buf, (size_t)n, MSG_NOSIGNAL), n);
+	}
+	if (close_graph) {
+		pg_api_begin(&w, PG_API_GRAPH_CLOSE, 100 + to, 0);
+		pg_api_put_str(&w, PG_API_T_GRAPH, graph);
+		n = pg_api_end(&w);
+		cr_assert_eq(send(fd, w.buf, (size_t)n, MSG_NOSIGNAL), n);
+	}
+	pg_api_writer_free(&w);
+}
+
+/* Requests sent without waiting: the daemon goes on past a write waiting for its commit,
+ * replies in request order (a GET behind the ADD before it, an error in its place), and a
+ * reply still means durable: after a SIGKILL every record acknowledged so is there. Then a
+ * GRAPH_CLOSE behind pipelined writes answers them first. */
+Test(daemon, pipelined_requests_reply_in_order_and_durably)
+{
+	struct peergraph_graph_status st;
+	struct peergraph_record got;
+	struct peergraph *pg;
+	struct pg_record r;
+	struct pg_guid id;
+	struct pg_api_hdr h;
+	uint8_t *body = NULL;
+	int fd;
+
+	pgd_dir(&d);
+	pgd_start(&d);
+	pg = pgd_connect(&d);
+	cr_assert_eq(peergraph_graph_create(pg, "p", NULL), 0);
+	peergraph_close(pg);
+	fd = raw_connect();
+	pipe_send(fd, "p", 0, PIPE_REQUESTS, false);
+	pipe_replies_check(fd, 0, PIPE_REQUESTS);
+	close(fd);
+	pgd_stop(&d, SIGKILL); /* at once: what was acknowledged must be durable already */
+	pgd_start(&d);
+	pg = pgd_connect(&d);
+	for (unsigned k = 0; k < PIPE_FRAMES; k++) {
+		for (unsigned j = 0; j < PIPE_RECORDS; j++) {
+			pipe_record(&r, &id, k, j);
+			cr_assert_eq(peergraph_record_get(pg, "p", (struct peergraph_guid *)&id,
+							  NULL, 0, &got),
+				     0, "acknowledged record %u of frame %u present", j, k);
+		}
+	}
+	/* a close behind held writes: their replies first, then its own */
+	fd = raw_connect();
+	cr_assert_eq(peergraph_graph_create(pg, "q", NULL), 0);
+	pipe_send(fd, "q", 0, 6, true);
+	pipe_replies_check(fd, 0, 6);
+	pipe_reply(fd, &h, &body);
+	cr_assert_eq(h.id, 106, "the close answered last");
+	cr_assert_eq(h.status, 0);
+	free(body);
+	close(fd);
+	cr_assert_eq(peergraph_graph_open(pg, "q"), 0);
+	cr_assert_eq(peergraph_graph_status(pg, "q", &st), 0);
+	cr_assert_eq(st.records, 2 * PIPE_RECORDS);
 	peergraph_close(pg);
 }
 

@@ -4,9 +4,11 @@
  *
  * A call writes one request frame, sends it whole, and reads frames until the reply that
  * echoes its id; event frames the daemon sends in between (once subscribed) are queued for
- * peergraph_event_next. Every frame is checked against the one schema table (frame.c) before
- * anything reads it, the requests we send included, so a bad argument (a graph id too long, a
- * string that is not UTF-8) fails here with PG_E_API_FIELD instead of on the daemon's side.
+ * peergraph_event_next. A batch of records pipelines: it sends up to PGC_WINDOW_MAX frames
+ * before reading the oldest one's reply (the window: the daemon answers in request order).
+ * Every frame is checked against the one schema table (frame.c) before anything reads it,
+ * the requests we send included, so a bad argument (a graph id too long, a string that is not
+ * UTF-8) fails here with PG_E_API_FIELD instead of on the daemon's side.
  *
  * WHAT CLOSES A CONNECTION
  *
@@ -21,8 +23,11 @@
  * The frame reader never blocks in recv: it keeps a partial frame across calls and waits in
  * poll, so peergraph_event_next honours its timeout even when a frame arrives in pieces, and
  * a program may poll peergraph_fd() and call peergraph_event_next(..., 0) without stalling.
- * Sends block: a request is written whole before its reply is read (a daemon that reads each
- * request whole before answering, as peergraphd does, cannot deadlock against that).
+ * A request is written whole before the call returns or waits, but never by blocking in
+ * send: while the socket is full the library reads, queuing events and taking the replies
+ * of earlier requests in the window. peergraphd stops reading a client whose output queue is
+ * past its bound (events and replies it has not read); a client blocked in send would then
+ * wait for a daemon waiting for it.
  */
 #include <errno.h>
 #include <poll.h>
@@ -36,6 +41,7 @@
 
 #include "client_priv.h"
 #include "peername.h"
+#include "pg_assert.h"
 #include "pg_error.h"
 #include "pg_time.h"
 
@@ -94,6 +100,7 @@ int pgc_fail(struct peergraph *pg, int err, const char *fmt, ...)
 		close(pg->fd);
 	pg->fd = -1;
 	pg->got = 0;
+	pg->win.count = 0; /* those replies will never come */
 	return err;
 }
 
@@ -249,9 +256,39 @@ static int reply_take(struct peergraph *pg, uint16_t type, uint32_t id)
 				pgc_tag_name(bad));
 	if (h->status == 0)
 		return 0;
-	if (pg_api_find(pg->rx, rx_body_len(pg), PG_API_T_MESSAGE, &f))
+	/* the first failure of a call is the one to explain (a window may hold more) */
+	if (!pg->message[0] && pg_api_find(pg->rx, rx_body_len(pg), PG_API_T_MESSAGE, &f))
 		pg_api_str(&f, pg->message, sizeof(pg->message));
 	return h->status;
+}
+
+/* Takes the whole frame just read: an event is queued (0); a reply must answer the oldest
+ * request of the window, which it leaves (1, with the reply's status in *status). Or an
+ * error (the connection then closed). */
+static int frame_take(struct peergraph *pg, int *status)
+{
+	struct pgc_window *w = &pg->win;
+	int r;
+
+	if (pg->rx_hdr.type == PG_API_EVENT)
+		return event_take(pg);
+	if (!w->count)
+		return pgc_fail(pg, PG_E_API_FRAME,
+				"the daemon sent a frame of type %#x with no request waiting",
+				pg->rx_hdr.type);
+	r = reply_take(pg, w->type[w->head], w->id[w->head]);
+	if (pg->fd < 0)
+		return r; /* not an answer: the stream broke */
+	w->head = (w->head + 1) % PGC_WINDOW_MAX;
+	w->count--;
+	*status = r;
+	return 1;
+}
+
+/* Hands a reply taken by frame_take on. */
+static int reply_done(struct peergraph *pg, int status)
+{
+	return pg->win.on_reply ? pg->win.on_reply(pg, pg->win.ctx, status) : status;
 }
 
 /* ---- the request / reply core --------------------------------------------------------- */
@@ -269,31 +306,77 @@ int pgc_begin(struct peergraph *pg, uint16_t type)
 	return 0;
 }
 
-/* Sends len bytes whole. 0 or an error (the connection then closed: a frame may be cut). */
+/* Reads what has arrived while a send waits for room: whole frames are taken (events
+ * queued, replies handed on). 0 or an error (the connection then closed). */
+static int rx_while_sending(struct peergraph *pg)
+{
+	int r, status;
+
+	for (;;) {
+		if ((r = rx_fill(pg)) <= 0)
+			return r;
+		pg->got = 0;
+		if ((r = frame_take(pg, &status)) < 0)
+			return r;
+		if (r == 1 && (r = reply_done(pg, status)) < 0 && pg->fd < 0)
+			return r;
+		/* a failed reply's status is on_reply's to keep: the stream is fine */
+	}
+}
+
+/* Sends len bytes whole, reading whenever the socket is full (see the top of this file). 0
+ * or an error (the connection then closed: a frame may be cut). */
 static int send_all(struct peergraph *pg, const uint8_t *p, size_t len)
 {
-	while (len) {
-		ssize_t n = send(pg->fd, p, len, MSG_NOSIGNAL);
-		int err;
+	struct pollfd pfd = { .fd = pg->fd, .events = POLLIN | POLLOUT };
+	int err;
 
+	while (len) {
+		ssize_t n = send(pg->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 			err = errno == EPIPE ? -ECONNRESET : -errno;
 			return pgc_fail(pg, err, "writing to the daemon: %s", strerror(-err));
 		}
-		p += n;
-		len -= (size_t)n;
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+			err = -errno;
+			return pgc_fail(pg, err, "waiting for the daemon: %s", strerror(-err));
+		}
+		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) && (err = rx_while_sending(pg)))
+			return err;
 	}
 	return 0;
 }
 
-int pgc_call(struct peergraph *pg)
+void pgc_window_open(struct peergraph *pg, pgc_reply_fn on_reply, void *ctx)
 {
+	PG_ASSERT(!pg->win.count);
+	pg->win.on_reply = on_reply;
+	pg->win.ctx = ctx;
+}
+
+void pgc_window_close(struct peergraph *pg)
+{
+	PG_ASSERT(!pg->win.count);
+	pg->win.on_reply = NULL;
+	pg->win.ctx = NULL;
+}
+
+int pgc_send(struct peergraph *pg)
+{
+	struct pgc_window *w = &pg->win;
 	long len = pg_api_end(&pg->w);
 	uint16_t bad;
 	int err;
 
+	PG_ASSERT(w->count < PGC_WINDOW_MAX);
 	if (len < 0)
 		return (int)len; /* nothing was sent: the connection is fine */
 	err = pg_api_body_check(pg->req_type, 0, pg->w.buf + PG_API_HDR_LEN,
@@ -306,15 +389,36 @@ int pgc_call(struct peergraph *pg)
 	}
 	if ((err = send_all(pg, pg->w.buf, (size_t)len)))
 		return err;
+	/* its reply cannot have been read yet: the window takes it in order, after the others */
+	w->id[(w->head + w->count) % PGC_WINDOW_MAX] = pg->next_id;
+	w->type[(w->head + w->count) % PGC_WINDOW_MAX] = pg->req_type;
+	w->count++;
+	return 0;
+}
+
+int pgc_wait(struct peergraph *pg)
+{
+	int r, status;
+
+	PG_ASSERT(pg->win.count);
 	for (;;) {
-		err = rx_frame(pg, -1);
-		if (err < 0)
-			return err;
-		if (pg->rx_hdr.type != PG_API_EVENT)
-			return reply_take(pg, pg->req_type, pg->next_id);
-		if ((err = event_take(pg)))
-			return err;
+		if ((r = rx_frame(pg, -1)) < 0)
+			return r;
+		if ((r = frame_take(pg, &status)) < 0)
+			return r;
+		if (r == 1)
+			return reply_done(pg, status);
 	}
+}
+
+int pgc_call(struct peergraph *pg)
+{
+	int err;
+
+	PG_ASSERT(!pg->win.count && !pg->win.on_reply);
+	if ((err = pgc_send(pg)))
+		return err;
+	return pgc_wait(pg);
 }
 
 int pgc_call_str(struct peergraph *pg, uint16_t type, uint16_t tag, const char *s)

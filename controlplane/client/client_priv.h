@@ -30,9 +30,16 @@ enum {
 	 * Past either bound it drops events and surfaces one LOST event for each gap. */
 	PGC_EVENTS_MAX = 4096,
 	PGC_EVENT_BYTES_MAX = 16 << 20,
-	/* A batch frame grows to this size before the rest of the batch goes in another frame
-	 * (one record larger than this still travels alone, up to PG_API_FRAME_MAX). */
-	PGC_BATCH_FRAME_MAX = 16 << 20,
+	/* A batch frame takes records up to either bound before the rest of the batch goes in
+	 * another frame (one record larger than this still travels alone, up to
+	 * PG_API_FRAME_MAX). Small enough that the daemon stores one frame while the next is
+	 * on its way and the one before waits for its commit; large enough that a frame's
+	 * fixed costs vanish. Measured with bench-api (see the commit that set them). */
+	PGC_BATCH_FRAME_MAX = 1 << 20,
+	PGC_BATCH_FRAME_RECORDS = 1024,
+	/* Requests sent and not answered yet, per connection: a batch sends this many frames
+	 * before it reads the oldest reply. Within the daemon's own bound of held replies. */
+	PGC_WINDOW_MAX = 16,
 	/* Rounds of one enumeration (a reply with a CURSOR asks for another). */
 	PGC_SCAN_ROUNDS_MAX = 1 << 22,
 };
@@ -52,12 +59,27 @@ struct pgc_event_queue {
 	uint64_t dropped; /* events this connection dropped since it connected */
 };
 
+/* Called with each reply of the window, oldest first, as it is read: status is the reply's
+ * (0, or the failed reply's error); the checked body is in pgc_body(). Returns 0, or an error
+ * that ends the call (the connection then closed). */
+typedef int (*pgc_reply_fn)(struct peergraph *pg, void *ctx, int status);
+
+/* The requests sent and not yet answered, oldest first (their replies come in this order). */
+struct pgc_window {
+	uint32_t id[PGC_WINDOW_MAX];
+	uint16_t type[PGC_WINDOW_MAX];
+	unsigned head, count;
+	pgc_reply_fn on_reply; /* NULL: pgc_wait returns the status */
+	void *ctx;
+};
+
 struct peergraph {
 	int fd; /* -1 once closed after an error */
 	bool in_callback;
-	uint32_t next_id; /* the id of the request in flight */
+	uint32_t next_id; /* the id of the request being written */
 	uint16_t req_type;
 	struct pg_api_writer w; /* the request being written */
+	struct pgc_window win;
 
 	/* the frame being read: got bytes of it so far, the header first */
 	uint8_t hdr[PG_API_HDR_LEN];
@@ -90,8 +112,22 @@ int pgc_begin(struct peergraph *pg, uint16_t type);
 /* Checks and sends the request in pg->w and waits for its reply, queuing events that come
  * first. 0 with the reply's checked body in pgc_body(); the reply's status when it failed
  * (its MESSAGE kept for peergraph_last_message); or an error. A malformed or unexpected
- * frame, or a broken stream, also closes the connection. */
+ * frame, or a broken stream, also closes the connection. The window must be empty. */
 int pgc_call(struct peergraph *pg);
+/* Pipelining: replies of the requests pgc_send sends go to on_reply(pg, ctx, status) as
+ * they are read, until pgc_window_close. The window must be empty. */
+void pgc_window_open(struct peergraph *pg, pgc_reply_fn on_reply, void *ctx);
+void pgc_window_close(struct peergraph *pg);
+/* Checks and sends the request in pg->w without waiting for its reply; it joins the window,
+ * which must have room (pgc_wait first). While the socket is full it reads what arrives:
+ * events are queued and replies handed on, so that the daemon, which stops reading a client
+ * that does not read its replies, is never waited for while it waits for us. 0; an error of
+ * the request before anything was sent (the connection stays usable); or an error that
+ * closed the connection, on_reply's included. */
+int pgc_send(struct peergraph *pg);
+/* Waits for the oldest request's reply (events queued meanwhile) and hands it on. on_reply's
+ * return (the reply's status without one), or an error (the connection then closed). */
+int pgc_wait(struct peergraph *pg);
 /* A request with one string field (a graph, an identity) and an empty reply. Same returns
  * as pgc_call(), or -EINVAL for a NULL string. */
 int pgc_call_str(struct peergraph *pg, uint16_t type, uint16_t tag, const char *s);
@@ -127,6 +163,17 @@ const char *pgc_tag_name(uint16_t tag);
  * record's error, which closes the connection (the daemon only sends records it decoded). */
 int pgc_record_export(struct peergraph *pg, const struct pg_api_field *f,
 		      struct peergraph_record *out);
+
+/* Random record ids drawn from the kernel many at a time: one getrandom per record cost more
+ * than the rest of a record's encoding (bench-api: 13% of all CPU). */
+enum { PGC_ID_POOL = 256 }; /* 4 KiB */
+struct pgc_id_pool {
+	uint8_t b[PGC_ID_POOL][16];
+	unsigned left; /* the unused ones: b[0 .. left) */
+};
+/* A random (version 4) id into *out, from the pool; an empty pool is refilled with up to want
+ * ids (those the caller may still need, so a small batch draws few). Cannot fail. */
+void pgc_id_draw(struct pgc_id_pool *p, size_t want, struct peergraph_guid *out);
 
 /* ---- events (client_event.c) --------------------------------------------------------- */
 

@@ -17,15 +17,20 @@
  * error in results[] and is not sent, the others still are, just as the daemon answers one
  * RESULT per record it was sent.
  *
- * BATCHES OVER SEVERAL FRAMES
+ * BATCHES OVER SEVERAL FRAMES, PIPELINED
  *
  * A call takes up to PEERGRAPH_BATCH_MAX records. Records go into one frame until the next
- * would take it past PGC_BATCH_FRAME_MAX (16 MiB); that frame is then sent and answered, and
- * the rest of the batch goes on in a new one. results[i] holds PENDING while record i is in a
- * frame awaiting its RESULT; the RESULTs of a frame are matched, in order, to its PENDING
- * records, and a reply with more or fewer RESULTs than records is a protocol error. When a
- * frame fails as a whole, its records and every later one get that error; like write(2), the
- * call then returns how many records earlier frames added, or the error when there were none.
+ * would take it past PGC_BATCH_FRAME_MAX bytes or PGC_BATCH_FRAME_RECORDS records; that frame
+ * is sent and the rest of the batch goes on in a new one. Frames are not answered one by one:
+ * up to PGC_WINDOW_MAX are sent before the oldest one's reply is read (struct batch keeps
+ * each one's range of records), so that this side encodes the next frame while the daemon
+ * stores one and the store commits the ones before; replies come in request order. results[i]
+ * holds PENDING while record i is in a frame awaiting its RESULT; the RESULTs of a frame are
+ * matched, in order, to its PENDING records, and a reply with more or fewer RESULTs than
+ * records is a protocol error. When a frame fails as a whole, its records get that error and
+ * no further frame is sent: the records not sent get it too, while the frames already sent
+ * after it are still answered and their records get their own outcome (they may have been
+ * added). The call returns how many records were added, or the error when there were none.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -236,13 +241,23 @@ int pgc_record_export(struct peergraph *pg, const struct pg_api_field *f,
 
 /* ---- batches ------------------------------------------------------------------------------ */
 
+/* One frame sent, its reply not read yet: records [from, to) of the call. */
+struct flight {
+	size_t from, to;
+};
+
 struct batch {
 	const char *graph_id;
+	const char *creator; /* DELETE: the records' creator, NULL for the node's */
 	uint16_t type;
-	int *res;    /* per record: PENDING or its outcome */
-	size_t from; /* the open frame's first record */
-	size_t sent; /* records in the open frame */
+	unsigned window;		  /* frames in flight at most */
+	int *res;			  /* per record: PENDING or its outcome */
+	size_t from;			  /* the open frame's first record */
+	size_t sent;			  /* records in the open frame */
+	struct flight fl[PGC_WINDOW_MAX]; /* frames in flight, oldest at fl_head */
+	unsigned fl_head, nfl;
 	long added;
+	int failed; /* the first frame that failed as a whole: its error */
 };
 
 /* Puts the next record in the open frame, opening one first. 0 or an error. */
@@ -255,58 +270,100 @@ static int batch_open(struct peergraph *pg, struct batch *b, size_t i)
 	if ((err = pgc_begin(pg, b->type)))
 		return err;
 	pg_api_put_str(&pg->w, PG_API_T_GRAPH, b->graph_id);
+	if (b->creator)
+		pg_api_put_str(&pg->w, PG_API_T_CREATOR, b->creator);
 	b->from = i;
 	return 0;
 }
 
-/* Reads the RESULTs of the frame just answered into its PENDING records of [from, to). 0, or
- * a protocol error. */
-static int batch_results(struct peergraph *pg, struct batch *b, size_t to)
+/* Reads the RESULTs of the reply just read into the PENDING records of f. 0, or a protocol
+ * error. */
+static int batch_results(struct peergraph *pg, struct batch *b, const struct flight *f)
 {
-	struct pg_api_field f;
+	struct pg_api_field fld;
 	struct pg_api_iter it;
-	size_t len, i = b->from;
+	size_t len, i = f->from;
 	const uint8_t *body = pgc_body(pg, &len);
 	int32_t v;
 
 	pg_api_iter_init(&it, body, len);
-	while (pg_api_iter_next(&it, &f)) {
-		while (i < to && b->res[i] != PENDING)
+	while (pg_api_iter_next(&it, &fld)) {
+		while (i < f->to && b->res[i] != PENDING)
 			i++;
-		v = (int32_t)pg_api_u32(&f); /* the reply's schema allows RESULT only */
-		if (i == to || v > 0)
+		v = (int32_t)pg_api_u32(&fld); /* the reply's schema allows RESULT only */
+		if (i == f->to || v > 0)
 			return pgc_fail(pg, PG_E_API_FIELD,
 					"the daemon sent a RESULT of %d past its frame's records",
 					v);
 		b->res[i++] = v;
 		b->added += v == 0;
 	}
-	while (i < to && b->res[i] != PENDING)
+	while (i < f->to && b->res[i] != PENDING)
 		i++;
-	if (i < to)
+	if (i < f->to)
 		return pgc_fail(pg, PG_E_API_FIELD, "the daemon sent fewer RESULTs than records");
 	return 0;
 }
 
-/* Sends the open frame, holding records [from, to), and takes its results. 0 or the error of
- * the whole frame. */
+/* The window's on_reply: the oldest frame in flight is answered. */
+static int batch_reply(struct peergraph *pg, void *ctx, int status)
+{
+	struct batch *b = ctx;
+	struct flight f;
+
+	PG_ASSERT(b->nfl); /* the window and the flights move together */
+	f = b->fl[b->fl_head];
+	b->fl_head = (b->fl_head + 1) % PGC_WINDOW_MAX;
+	b->nfl--;
+	if (!status)
+		return batch_results(pg, b, &f);
+	for (size_t j = f.from; j < f.to; j++)
+		if (b->res[j] == PENDING)
+			b->res[j] = status;
+	if (!b->failed)
+		b->failed = status;
+	return 0;
+}
+
+/* Sends the open frame, holding records [from, to), once the window has room. 0, the error
+ * of a frame that failed as a whole (nothing more is sent), or an error. */
 static int batch_flush(struct peergraph *pg, struct batch *b, size_t to)
 {
 	int err;
 
 	if (!b->sent)
 		return 0;
+	while (b->nfl >= b->window && !b->failed)
+		if ((err = pgc_wait(pg)) < 0)
+			return err;
+	if (b->failed)
+		return b->failed;
 	b->sent = 0;
-	err = pgc_call(pg);
-	return err ? err : batch_results(pg, b, to);
+	b->fl[(b->fl_head + b->nfl) % PGC_WINDOW_MAX] = (struct flight){ b->from, to };
+	b->nfl++; /* before sending: a reply read while sending may be this frame's elder's */
+	if ((err = pgc_send(pg))) {
+		b->nfl--;
+		return err;
+	}
+	return b->failed;
 }
 
-/* Ends the batch with records [0, i) taken. When err stopped it, the open frame's records and
- * every one not taken carry err. Returns what the call returns: how many were added, or the
- * error when none were (see the top of this file). */
-static long batch_end(struct batch *b, size_t i, size_t n, int err, int *results)
+/* Ends the batch with records [0, i) taken: reads the replies still owed, then gives err (or
+ * the failed frame's error) to the records left PENDING and those not taken. Returns what the
+ * call returns: how many were added, or the error when none were. */
+static long batch_end(struct peergraph *pg, struct batch *b, size_t i, size_t n, int err,
+		      int *results)
 {
-	for (size_t j = b->from; err && j < n; j++)
+	int e;
+
+	while (b->nfl && pg->win.count)
+		if ((e = pgc_wait(pg)) < 0 && !err)
+			err = e;
+	b->nfl = 0; /* the connection closed: their replies will never come */
+	pgc_window_close(pg);
+	if (!err)
+		err = b->failed;
+	for (size_t j = 0; err && j < n; j++)
 		if (j >= i || b->res[j] == PENDING)
 			b->res[j] = err;
 	if (b->res != results)
@@ -315,15 +372,20 @@ static long batch_end(struct batch *b, size_t i, size_t n, int err, int *results
 }
 
 /* Opens the batch: results or an array of its own for the records' outcomes. 0 or an error. */
-static int batch_init(struct batch *b, uint16_t type, const char *graph_id, size_t n, int *results)
+static int batch_init(struct peergraph *pg, struct batch *b, uint16_t type, const char *graph_id,
+		      size_t n, int *results)
 {
 	memset(b, 0, sizeof(*b));
 	if (!graph_id || n > PEERGRAPH_BATCH_MAX)
 		return -EINVAL;
 	b->graph_id = graph_id;
 	b->type = type;
+	b->window = PGC_WINDOW_MAX;
 	b->res = results ? results : calloc(n ? n : 1, sizeof(*b->res));
-	return b->res ? 0 : -ENOMEM;
+	if (!b->res)
+		return -ENOMEM;
+	pgc_window_open(pg, batch_reply, b);
+	return 0;
 }
 
 /* Adds or updates n records (the two differ only in the id an add may draw). */
@@ -332,22 +394,24 @@ static long records_send(struct peergraph *pg, uint16_t type, const char *graph_
 {
 	uint64_t now = pg_time_now_us();
 	static const struct peergraph_guid zero;
+	struct pgc_id_pool ids = { .left = 0 };
 	struct pg_record r;
 	struct batch b;
 	size_t i = 0;
 	int err;
 
-	if ((err = batch_init(&b, type, graph_id, n, results)))
+	if ((err = batch_init(pg, &b, type, graph_id, n, results)))
 		return err;
 	if (n && !recs)
 		err = -EINVAL;
 	for (; i < n && !err; i++) {
 		if (type == PG_API_RECORD_ADD && !memcmp(&recs[i].id, &zero, sizeof(zero)))
-			peergraph_guid_random(&recs[i].id);
+			pgc_id_draw(&ids, n - i, &recs[i].id);
 		if ((b.res[i] = record_import(pg, &recs[i], now, &r)))
 			continue;
-		if (b.sent && pg->w.len + PG_API_FIELD_HDR_LEN + pg_record_encoded_size(&r) >
-				  PGC_BATCH_FRAME_MAX)
+		if (b.sent && (b.sent == PGC_BATCH_FRAME_RECORDS ||
+			       pg->w.len + PG_API_FIELD_HDR_LEN + pg_record_encoded_size(&r) >
+				   PGC_BATCH_FRAME_MAX))
 			err = batch_flush(pg, &b, i);
 		if (!err)
 			err = batch_open(pg, &b, i);
@@ -359,7 +423,7 @@ static long records_send(struct peergraph *pg, uint16_t type, const char *graph_
 	}
 	if (!err)
 		err = batch_flush(pg, &b, n);
-	return batch_end(&b, i, n, err, results);
+	return batch_end(pg, &b, i, n, err, results);
 }
 
 long peergraph_record_add(struct peergraph *pg, const char *graph_id, struct peergraph_record *recs,
@@ -379,28 +443,27 @@ long peergraph_record_delete(struct peergraph *pg, const char *graph_id,
 			     int *results)
 {
 	struct batch b;
+	size_t i = 0;
 	int err;
 
-	/* 24 bytes a record: PEERGRAPH_BATCH_MAX of them fit one frame well below its bound */
-	_Static_assert((size_t)PEERGRAPH_BATCH_MAX * (PG_API_FIELD_HDR_LEN + 16) <
-			   PGC_BATCH_FRAME_MAX,
-		       "a delete batch is one frame");
-	if ((err = batch_init(&b, PG_API_RECORD_DELETE, graph_id, n, results)))
+	if ((err = batch_init(pg, &b, PG_API_RECORD_DELETE, graph_id, n, results)))
 		return err;
+	b.creator = creator;
 	if (n && !ids)
 		err = -EINVAL;
-	if (n && !err)
-		err = batch_open(pg, &b, 0);
-	for (size_t i = 0; i < n && !err; i++) {
+	for (; i < n && !err; i++) {
+		/* 24 bytes a record: the count bounds a frame, far below PGC_BATCH_FRAME_MAX */
+		if (b.sent == PGC_BATCH_FRAME_RECORDS && (err = batch_flush(pg, &b, i)))
+			break;
+		if ((err = batch_open(pg, &b, i)))
+			break;
 		pg_api_put_bytes(&pg->w, PG_API_T_RECORD_ID, ids[i].b, sizeof(ids[i].b));
 		b.res[i] = PENDING;
 		b.sent++;
 	}
-	if (n && !err && creator)
-		pg_api_put_str(&pg->w, PG_API_T_CREATOR, creator);
 	if (!err)
 		err = batch_flush(pg, &b, n);
-	return batch_end(&b, err ? 0 : n, n, err, results);
+	return batch_end(pg, &b, i, n, err, results);
 }
 
 /* ---- get, enumerate, search ------------------------------------------------------------- */
@@ -561,20 +624,42 @@ int peergraph_guid_parse(const char *s, struct peergraph_guid *out)
 	return 0;
 }
 
-void peergraph_guid_random(struct peergraph_guid *out)
+/* Fills buf from the kernel's random pool. getrandom blocks only until the pool is first
+ * seeded, and may be cut short by a signal past 256 bytes (looped); it exists on every kernel
+ * this project supports. */
+static void random_fill(uint8_t *buf, size_t len)
 {
 	size_t got = 0;
 	ssize_t n;
 
-	/* getrandom blocks only until the kernel's pool is first seeded, and 16 bytes are never
-	 * cut short by a signal after that; it exists on every kernel this project supports */
-	while (got < sizeof(out->b)) {
-		n = getrandom(out->b + got, sizeof(out->b) - got, 0);
+	while (got < len) {
+		n = getrandom(buf + got, len - got, 0);
 		PG_ASSERT(n > 0 || errno == EINTR);
 		if (n > 0)
 			got += (size_t)n;
 	}
-	/* an RFC 4122 version 4 (random) UUID: 122 random bits */
-	out->b[6] = (uint8_t)((out->b[6] & 0x0f) | 0x40);
-	out->b[8] = (uint8_t)((out->b[8] & 0x3f) | 0x80);
+}
+
+/* Makes 16 random bytes an RFC 4122 version 4 (random) UUID: 122 random bits. */
+static void guid_v4(struct peergraph_guid *g)
+{
+	g->b[6] = (uint8_t)((g->b[6] & 0x0f) | 0x40);
+	g->b[8] = (uint8_t)((g->b[8] & 0x3f) | 0x80);
+}
+
+void peergraph_guid_random(struct peergraph_guid *out)
+{
+	random_fill(out->b, sizeof(out->b));
+	guid_v4(out);
+}
+
+void pgc_id_draw(struct pgc_id_pool *p, size_t want, struct peergraph_guid *out)
+{
+	if (!p->left) {
+		p->left = want < PGC_ID_POOL ? (unsigned)want : PGC_ID_POOL;
+		random_fill(p->b[0], p->left * sizeof(p->b[0]));
+	}
+	PG_ASSERT(p->left > 0 && p->left <= PGC_ID_POOL);
+	memcpy(out->b, p->b[--p->left], sizeof(out->b));
+	guid_v4(out);
 }

@@ -207,14 +207,16 @@ struct peergraph_record {
 	bool is_signed; /* carries a signature (a secured graph's record) */
 };
 
-/* Adds n records (n <= PEERGRAPH_BATCH_MAX, else -EINVAL) in one round trip; returns once the
- * daemon has stored every accepted one durably. results[i] (may be NULL) gets record i's
- * outcome: 0, or why it was refused (PG_E_TOO_LARGE, PG_E_TOO_MANY_ATTRS, ...); a record the
- * library itself finds invalid (a bad attribute name, an expiry in the past) is refused so
- * without being sent. Returns how many were added, or an error for the whole call (the graph
- * not open, the daemon busy: -EBUSY, retry later). A batch of more than 16 MiB travels in
- * several frames; when a later frame fails as a whole, the call returns, like write(2), how
- * many the earlier ones added, and results[] gives that error to the records it hit. */
+/* Adds n records (n <= PEERGRAPH_BATCH_MAX, else -EINVAL); returns once the daemon has stored
+ * every accepted one durably. results[i] (may be NULL) gets record i's outcome: 0, or why it
+ * was refused (PG_E_TOO_LARGE, PG_E_TOO_MANY_ATTRS, ...); a record the library itself finds
+ * invalid (a bad attribute name, an expiry in the past) is refused so without being sent.
+ * Returns how many were added, or an error for the whole call (the graph not open, the daemon
+ * busy: -EBUSY, retry later). A batch travels in frames of up to 1024 records or 1 MiB, several
+ * sent before the first is answered; when one fails as a whole, no more are sent, and the call
+ * returns how many were added (those of the frames sent before it and of those already sent
+ * after it: results[] tells which), or that error when none were; results[] gives the error
+ * to the failed frame's records and to those never sent. */
 long peergraph_record_add(struct peergraph *pg, const char *graph_id, struct peergraph_record *recs,
 			  size_t n, int *results);
 /* Updates n records of this node (version + 1); same returns. */

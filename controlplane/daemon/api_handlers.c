@@ -6,7 +6,8 @@
  * store (identity.h), the graphs (graphs.h) and their stores, and writes the reply's fields
  * into srv->w. A handler returns 0 or the request's error, with srv->msg saying what went
  * wrong in words; the dispatcher then sends either the reply or a failed one. Record writes
- * reply only once durable: their handler parks the connection (server.c).
+ * reply only once durable: their handler parks the reply (server.c holds it, and the replies
+ * after it, while the connection goes on).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -299,7 +300,7 @@ static int h_graph_open_close(struct pgd_server *srv, struct conn *c, const stru
 	if (!g->open)
 		return 0;
 	graph_shut(srv, g);
-	err = pgd_graph_close(srv->gs, g); /* its store durable: release its parked replies */
+	err = pgd_graph_close(srv->gs, g); /* its store durable: release its held replies */
 	pgd_server_graph_durable(srv, g, true);
 	pgd_log(PGD_LOG_INFO, "graph \"%s\" closed", g->id);
 	return err;
@@ -662,7 +663,7 @@ void pgd_frame_dispatch(struct pgd_server *srv, struct conn *c, const struct pg_
 		pg_api_begin(&srv->w, (uint16_t)(h->type | PG_API_REPLY), h->id, -EACCES);
 		pg_api_put_str(&srv->w, PG_API_T_MESSAGE, srv->msg);
 		if ((n = pg_api_end(&srv->w)) > 0)
-			pgd_conn_queue(srv, c, srv->w.buf, (size_t)n);
+			pgd_conn_reply(srv, c, srv->w.buf, (size_t)n);
 		c->closing = true;
 		return;
 	}
@@ -679,7 +680,7 @@ void pgd_frame_dispatch(struct pgd_server *srv, struct conn *c, const struct pg_
 		pg_api_begin(&srv->w, (uint16_t)(h->type | PG_API_REPLY), h->id, 0);
 		err = fn(srv, c, h, body, len);
 		if (err == 1)
-			return; /* answered, or parked until durable */
+			return; /* answered, or held until durable */
 	}
 	if (err) {
 		pgd_log(PGD_LOG_DEBUG, "client pid %d: message %u: %s (%s)", (int)c->pid, h->type,
@@ -695,5 +696,5 @@ void pgd_frame_dispatch(struct pgd_server *srv, struct conn *c, const struct pg_
 		n = pg_api_end(&srv->w);
 	}
 	if (n > 0)
-		pgd_conn_queue(srv, c, srv->w.buf, (size_t)n);
+		pgd_conn_reply(srv, c, srv->w.buf, (size_t)n);
 }

@@ -1,12 +1,33 @@
 /*
  * server.c - peergraphd's control API server (server.h): the listening socket and peer
- * credentials, per-connection input and output, frame dispatch, parked replies that wait for
- * durability, and the fan-out of store events to subscribers. The handlers of the messages
- * are in api_handlers.c; this file only moves frames.
+ * credentials, per-connection input and output, frame dispatch, replies held until durable,
+ * and the fan-out of store events to subscribers. The handlers of the messages are in
+ * api_handlers.c; this file only moves frames.
  *
  * The loop is one epoll set on the control thread. Everything registered carries a `watch`
  * saying what it is: the listener, the signal fd, a graph's notify eventfd (commits, I/O
  * errors and queued events of that graph), or a connection.
+ *
+ * HELD REPLIES: HOW A CONNECTION PIPELINES
+ *
+ * A record write is answered only once its records are durable, which takes up to a group
+ * commit (store.commit_interval_us). A connection is not stopped meanwhile: the reply joins
+ * the connection's FIFO of held replies (struct held: its graph and the store ticket it
+ * waits for) and the next frames are read and handled, so that a client streaming writes
+ * keeps the store busy while earlier commits are pending. Replies must still leave in the
+ * order of the requests (the client matches them by position), so once the FIFO holds one,
+ * every later reply -- a GET, an error -- joins it too, ready at once but sent only behind
+ * the older ones. A graph's notify fd (after each commit, or an I/O error) releases, on every
+ * connection, the replies from the oldest on while each one's own graph is durable up to its
+ * ticket (a FIFO may mix graphs); one whose store failed gets that error instead. Closing or
+ * deleting a graph makes its store durable first, so its held replies become ready then.
+ *
+ * LIMITS. HELD_MAX replies and HELD_BYTES_MAX bytes per connection: at either, the connection
+ * is not read (EPOLLIN off) until replies go out, as when its output is past
+ * client_queue_bytes. Frames already read wait in its input buffer; after replies are
+ * released the connection is marked `resume` and those frames are handled once the current
+ * batch of epoll events is done (not from inside a handler, whose reply is being built).
+ * A connection that closes frees what it holds: its records stay stored, unanswered.
  */
 #include <errno.h>
 #include <grp.h>
@@ -23,6 +44,7 @@
 
 #include "api/frame.h"
 #include "log.h"
+#include "pg_assert.h"
 #include "pg_error.h"
 #include "server_impl.h"
 
@@ -42,12 +64,25 @@ static int watch_add(struct pgd_server *srv, int fd, struct watch *w, uint32_t e
 	return epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
 }
 
+/* The connection is at one of its bounds (held replies, output): it is not read meanwhile. */
+static bool conn_held(const struct pgd_server *srv, const struct conn *c)
+{
+	return c->nheld == HELD_MAX || c->held_bytes >= HELD_BYTES_MAX ||
+	       c->out_len - c->out_off > srv->cfg.client_queue_bytes;
+}
+
+/* The connection can be freed: nothing more will be read, queued or held for it. */
+static bool conn_done(const struct conn *c)
+{
+	return c->closing && c->out_off == c->out_len && !c->nheld;
+}
+
 static void conn_set_events(struct pgd_server *srv, struct conn *c)
 {
 	uint32_t want = 0;
 	struct epoll_event ev;
 
-	if (!c->pend_g && c->out_len - c->out_off <= srv->cfg.client_queue_bytes && !c->closing)
+	if (!conn_held(srv, c) && !c->closing)
 		want |= EPOLLIN;
 	if (c->out_len > c->out_off)
 		want |= EPOLLOUT;
@@ -153,18 +188,24 @@ void pgd_conn_queue(struct pgd_server *srv, struct conn *c, const uint8_t *frame
 	conn_set_events(srv, c);
 }
 
-/* A failed reply: status and, if any, the detail in srv->msg. */
-static void reply_error(struct pgd_server *srv, struct conn *c, uint16_t type, uint32_t id,
-			int status)
+/* Builds a failed reply in srv->w: status and, if any, the detail in srv->msg. Its length,
+ * or a negative error. */
+static long error_build(struct pgd_server *srv, uint16_t type, uint32_t id, int status)
 {
-	long n;
-
 	pg_api_begin(&srv->w, (uint16_t)(type | PG_API_REPLY), id, status);
 	if (srv->msg[0])
 		pg_api_put_str(&srv->w, PG_API_T_MESSAGE, srv->msg);
-	n = pg_api_end(&srv->w);
+	return pg_api_end(&srv->w);
+}
+
+/* A failed reply to the request being handled. */
+static void reply_error(struct pgd_server *srv, struct conn *c, uint16_t type, uint32_t id,
+			int status)
+{
+	long n = error_build(srv, type, id, status);
+
 	if (n > 0)
-		pgd_conn_queue(srv, c, srv->w.buf, (size_t)n);
+		pgd_conn_reply(srv, c, srv->w.buf, (size_t)n);
 	else
 		c->closing = true;
 }
@@ -312,67 +353,124 @@ void pgd_server_graph_gone(struct pgd_server *srv, struct pgd_graph *g)
 		pgd_server_unsubscribe(srv, srv->conns[k], g);
 }
 
-/* ---- parked replies ---------------------------------------------------------------------- */
+/* ---- held replies (see HELD REPLIES at the top) ------------------------------------------ */
 
-static void unpark(struct pgd_server *srv, struct conn *c, int io_error)
+/* Holds a copy of a reply behind the ones before it. */
+static void held_push(struct pgd_server *srv, struct conn *c, struct pgd_graph *g, uint64_t ticket,
+		      const uint8_t *reply, size_t len)
 {
-	if (io_error) {
-		uint16_t type = (uint16_t)(load_type(c->pend) & ~PG_API_REPLY);
+	struct held *h;
 
-		snprintf(srv->msg, sizeof(srv->msg), "the graph's store failed to write: %s",
-			 pg_strerror(io_error));
-		reply_error(srv, c, type, load_id(c->pend), io_error);
-	} else {
-		pgd_conn_queue(srv, c, c->pend, c->pend_len);
+	/* frames_handle dispatches a frame only below the bound, and a frame makes one reply */
+	PG_ASSERT(c->nheld < HELD_MAX);
+	h = &c->held[(c->held_head + c->nheld) % HELD_MAX];
+	if (!(h->frame = malloc(len))) {
+		pgd_log(PGD_LOG_ERROR, "client pid %d: out of memory to hold a reply: closing it",
+			(int)c->pid);
+		c->closing = true; /* the replies before it still go out */
+		conn_set_events(srv, c);
+		return;
 	}
-	free(c->pend);
-	c->pend = NULL;
-	c->pend_g = NULL;
+	memcpy(h->frame, reply, len);
+	h->len = len;
+	h->g = g;
+	h->ticket = ticket;
+	c->nheld++;
+	c->held_bytes += len;
 	conn_set_events(srv, c);
-	if (c->in_len && !c->closing)
-		conn_readable(srv, c); /* frames that arrived while it waited */
 }
 
-/* Sends the parked replies of g that are durable now (all of them with force: the graph is
- * closing, and closing made its store durable). */
+static void held_pop(struct conn *c)
+{
+	struct held *h = &c->held[c->held_head];
+
+	c->held_bytes -= h->len;
+	free(h->frame);
+	*h = (struct held){ 0 };
+	c->held_head = (c->held_head + 1) % HELD_MAX;
+	c->nheld--;
+}
+
+/* The store I/O error of g, 0 if none. */
+static int store_io_error(struct pgd_graph *g)
+{
+	struct pg_store_stats st;
+
+	pg_store_stats_get(g->store, &st);
+	return st.io_error;
+}
+
+/* Moves the oldest held replies to the output while each is ready: its graph durable up to
+ * its ticket, or (a graph of `notified` only: its notify fd also tells I/O errors) its store
+ * failed, which is answered instead. failed replies are built in srv->w, so `notified` is
+ * NULL when a handler's reply is being built there. Marks the connection to resume. */
+static void held_release(struct pgd_server *srv, struct conn *c, struct pgd_graph *notified)
+{
+	unsigned released = 0;
+	int io_error;
+	long n;
+
+	while (c->nheld && !c->dead) {
+		struct held *h = &c->held[c->held_head];
+
+		io_error = 0;
+		if (h->g && h->ticket > pg_store_durable_seq(h->g->store) &&
+		    (h->g != notified || !(io_error = store_io_error(h->g))))
+			break;
+		if (io_error) {
+			snprintf(srv->msg, sizeof(srv->msg),
+				 "the graph's store failed to write: %s", pg_strerror(io_error));
+			n = error_build(srv, (uint16_t)(load_type(h->frame) & ~PG_API_REPLY),
+					load_id(h->frame), io_error);
+			if (n > 0)
+				pgd_conn_queue(srv, c, srv->w.buf, (size_t)n);
+			else
+				c->closing = true;
+		} else {
+			pgd_conn_queue(srv, c, h->frame, h->len);
+		}
+		held_pop(c);
+		released++;
+	}
+	if (released) {
+		c->resume = true;
+		conn_set_events(srv, c);
+	}
+}
+
 void pgd_server_graph_durable(struct pgd_server *srv, struct pgd_graph *g, bool force)
 {
-	uint64_t durable = force ? UINT64_MAX : pg_store_durable_seq(g->store);
-	struct pg_store_stats st;
-	int io_error = 0;
-	bool looked = false;
-
 	for (unsigned k = 0; k < srv->nconns; k++) {
 		struct conn *c = srv->conns[k];
 
-		if (c->pend_g != g)
+		if (!c->nheld)
 			continue;
-		if (c->pend_ticket > durable && !looked && !force) {
-			pg_store_stats_get(g->store, &st);
-			io_error = st.io_error;
-			looked = true;
+		for (unsigned i = 0; force && i < c->nheld; i++) {
+			struct held *h = &c->held[(c->held_head + i) % HELD_MAX];
+
+			/* durable: its store closed, and g may be freed next */
+			if (h->g == g)
+				h->g = NULL;
 		}
-		if (c->pend_ticket <= durable || io_error)
-			unpark(srv, c, io_error);
+		held_release(srv, c, force ? NULL : g);
 	}
+}
+
+void pgd_conn_reply(struct pgd_server *srv, struct conn *c, const uint8_t *reply, size_t len)
+{
+	if (c->nheld)
+		held_push(srv, c, NULL, 0, reply, len);
+	else
+		pgd_conn_queue(srv, c, reply, len);
 }
 
 void pgd_conn_park(struct pgd_server *srv, struct conn *c, struct pgd_graph *g, uint64_t ticket,
 		   const uint8_t *reply, size_t len)
 {
-	if (ticket <= pg_store_durable_seq(g->store)) {
+	if (!c->nheld && ticket <= pg_store_durable_seq(g->store))
 		pgd_conn_queue(srv, c, reply, len);
-		return;
-	}
-	if (!(c->pend = malloc(len))) {
-		c->closing = true;
-		return;
-	}
-	memcpy(c->pend, reply, len);
-	c->pend_len = len;
-	c->pend_g = g;
-	c->pend_ticket = ticket;
-	conn_set_events(srv, c);
+	else
+		held_push(srv, c, g, ticket, reply, len);
 }
 
 static void graph_ready(struct pgd_server *srv, struct pgd_graph *g)
@@ -399,9 +497,9 @@ static void conn_free(struct pgd_server *srv, struct conn *c)
 	close(c->fd);
 	free(c->in);
 	free(c->out);
-	free(c->pend);
-	c->in = c->out = c->pend = NULL;
-	c->pend_g = NULL;
+	c->in = c->out = NULL;
+	while (c->nheld)
+		held_pop(c);
 	for (unsigned k = 0; k < srv->nconns; k++) {
 		if (srv->conns[k] == c) {
 			srv->conns[k] = srv->conns[--srv->nconns];
@@ -500,14 +598,13 @@ static void accept_clients(struct pgd_server *srv)
 	}
 }
 
-/* Handles every whole frame in the input buffer (stopping when the connection parks or its
- * output is over its bound). Returns false when the connection must close. */
+/* Handles every whole frame in the input buffer (stopping when the connection is at a bound:
+ * held replies, or its output). Returns false when the connection must close. */
 static bool frames_handle(struct pgd_server *srv, struct conn *c)
 {
 	size_t off = 0;
 
-	while (!c->pend_g && !c->closing &&
-	       c->out_len - c->out_off <= srv->cfg.client_queue_bytes) {
+	while (!c->closing && !conn_held(srv, c)) {
 		struct pg_api_hdr h;
 		int err;
 
@@ -544,6 +641,9 @@ static bool frames_handle(struct pgd_server *srv, struct conn *c)
 
 static void conn_readable(struct pgd_server *srv, struct conn *c)
 {
+	/* frames read while it was at a bound come first */
+	if (c->in_len && !frames_handle(srv, c))
+		goto close_it;
 	for (;;) {
 		ssize_t n;
 
@@ -555,8 +655,8 @@ static void conn_readable(struct pgd_server *srv, struct conn *c)
 		if (c->in_len == c->in_cap) {
 			if (!frames_handle(srv, c))
 				goto close_it;
-			if (c->in_len == c->in_cap || c->pend_g || c->closing)
-				break; /* parked, over its output bound, or a frame to grow for */
+			if (c->in_len == c->in_cap || conn_held(srv, c) || c->closing)
+				break; /* at a bound, or a frame to grow for */
 		}
 		n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
 		if (n == 0)
@@ -571,11 +671,11 @@ static void conn_readable(struct pgd_server *srv, struct conn *c)
 		c->in_len += (size_t)n;
 		if (!frames_handle(srv, c))
 			goto close_it;
-		if (c->pend_g || c->closing)
+		if (conn_held(srv, c) || c->closing)
 			break;
 	}
 	conn_set_events(srv, c);
-	if (c->closing && c->out_off == c->out_len)
+	if (conn_done(c))
 		conn_free(srv, c);
 	return;
 
@@ -591,13 +691,31 @@ static void conn_writable(struct pgd_server *srv, struct conn *c)
 	}
 	for (unsigned i = 0; i < c->nsubs; i++)
 		lost_offer(srv, c, &c->subs[i]);
-	if (c->closing && c->out_off == c->out_len) {
+	if (conn_done(c)) {
 		conn_free(srv, c);
 		return;
 	}
 	conn_set_events(srv, c);
-	if (!c->pend_g && c->in_len)
+	if (!conn_held(srv, c) && c->in_len)
 		conn_readable(srv, c); /* frames read before the output filled up */
+}
+
+/* Goes on with the connections whose held replies went out: frames they hold, more input, or
+ * closing. After a batch of events, so never inside a handler. */
+static void conns_resume(struct pgd_server *srv)
+{
+	for (unsigned k = 0; k < srv->nconns;) {
+		struct conn *c = srv->conns[k];
+
+		if (!c->resume) {
+			k++;
+			continue;
+		}
+		c->resume = false;
+		conn_readable(srv, c);
+		if (!c->dead)
+			k++; /* else conn_free moved the last connection into slot k */
+	}
 }
 
 static void conn_event(struct pgd_server *srv, struct conn *c, uint32_t events)
@@ -608,8 +726,8 @@ static void conn_event(struct pgd_server *srv, struct conn *c, uint32_t events)
 		conn_writable(srv, c);
 	if (c->dead)
 		return;
-	/* a hang-up with EPOLLIN off (parked, or over its output bound) must still be seen: the
-	 * read finds the end of the stream and closes */
+	/* a hang-up with EPOLLIN off (at a bound) must still be seen: the read finds the end of
+	 * the stream and closes */
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		conn_readable(srv, c);
 }
@@ -739,6 +857,7 @@ int pgd_server_run(struct pgd_server *srv)
 				break;
 			}
 		}
+		conns_resume(srv);
 		conns_reap(srv);
 	}
 }

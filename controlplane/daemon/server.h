@@ -7,10 +7,12 @@
  * with SO_PEERCRED and the peer's groups); anyone else gets a failed HELLO reply (-EACCES),
  * is closed, and is logged. The socket is created mode 0660.
  *
- * Each connection is served in order, one request at a time: a frame is read whole, checked
- * against its schema (api/frame.h) and handled; a reply that must wait for durability (record
- * add / update / delete) parks the connection until its graph's store has committed the last
- * ticket, which also paces a client to the disk. Output is queued per connection and bounded:
+ * Each connection is served in order: a frame is read whole, checked against its schema
+ * (api/frame.h) and handled; a reply that must wait for durability (record add / update /
+ * delete) is held until its graph's store has committed the last ticket, while the next frames
+ * are handled, and every reply leaves in the order of the requests. Held replies are bounded
+ * per connection (server_impl.h): at the bound the connection is not read until the oldest are
+ * durable, which paces a client to the disk. Output is queued per connection and bounded:
  * past client_queue_bytes the connection is not read until its client reads; events past the
  * bound (or past event_queue queued events) are dropped and counted, and the subscriber is
  * sent a LOST event with the count as soon as there is room. A client that disconnects mid-

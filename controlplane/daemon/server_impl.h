@@ -32,7 +32,23 @@ struct sub {
 	bool lost_pending; /* a LOST event is owed */
 };
 
-enum { SUBS_MAX = 16 }; /* graphs one connection subscribes to */
+enum {
+	SUBS_MAX = 16, /* graphs one connection subscribes to */
+	/* Replies a connection holds back, waiting for durability or behind one that does, and
+	 * their bytes: at either bound the connection is not read until the oldest go out (a
+	 * client's back-pressure; one request makes at most one reply, so the count is exact and
+	 * the bytes bound is passed by one reply at most). */
+	HELD_MAX = 32,
+	HELD_BYTES_MAX = 8 << 20,
+};
+
+/* A reply held back so that a connection's replies leave in the order of its requests. */
+struct held {
+	struct pgd_graph *g; /* sent once ticket is durable in g's store; NULL: ready */
+	uint64_t ticket;
+	uint8_t *frame;
+	size_t len;
+};
 
 struct conn {
 	struct watch watch;
@@ -52,10 +68,10 @@ struct conn {
 	size_t out_off, out_len, out_cap;
 	uint32_t out_events; /* event frames among them */
 
-	struct pgd_graph *pend_g; /* a reply waits for this graph's durability */
-	uint64_t pend_ticket;
-	uint8_t *pend;
-	size_t pend_len;
+	struct held held[HELD_MAX]; /* a FIFO from held_head: the oldest reply first */
+	unsigned held_head, nheld;
+	size_t held_bytes;
+	bool resume; /* replies left: handle the frames it holds once this batch of events ends */
 
 	struct sub subs[SUBS_MAX];
 	unsigned nsubs;
@@ -87,21 +103,26 @@ static inline uint32_t load_id(const uint8_t *frame)
 	return load_le32(frame + PG_API_OFF_ID);
 }
 
-/* api_handlers.c: checks a frame's body and answers it (or parks the connection). */
+/* api_handlers.c: checks a frame's body and answers it (pgd_conn_reply or pgd_conn_park). */
 void pgd_frame_dispatch(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
 			const uint8_t *body, size_t len);
 
 /* server.c */
-/* Queues a frame on the connection and sends what it can. Cannot fail (a connection out of
- * memory is closed). */
+/* Queues a frame on the connection's output and sends what it can, ahead of any held reply
+ * (events). Cannot fail (a connection out of memory is closed). */
 void pgd_conn_queue(struct pgd_server *srv, struct conn *c, const uint8_t *frame, size_t len);
-/* Sends reply once ticket is durable in g's store (now, if it is already). */
+/* Sends the reply to the request being handled: now, or behind the replies held before it.
+ * Cannot fail (as pgd_conn_queue). */
+void pgd_conn_reply(struct pgd_server *srv, struct conn *c, const uint8_t *reply, size_t len);
+/* Sends the reply to the request being handled once ticket is durable in g's store and the
+ * replies before it have gone (now, if both are so already). Cannot fail (as above). */
 void pgd_conn_park(struct pgd_server *srv, struct conn *c, struct pgd_graph *g, uint64_t ticket,
 		   const uint8_t *reply, size_t len);
 /* Watches / stops watching an open graph's notify fd. 0 or -errno. */
 int pgd_server_watch_graph(struct pgd_server *srv, struct pgd_graph *g);
 void pgd_server_unwatch_graph(struct pgd_server *srv, struct pgd_graph *g);
-/* Sends g's parked replies that are durable (all, with force). */
+/* Sends the held replies that are ready now g's store is durable further (with force: every
+ * one of g's is, the graph closed and closing made its store durable; g may then be freed). */
 void pgd_server_graph_durable(struct pgd_server *srv, struct pgd_graph *g, bool force);
 /* A GRAPH_STATUS event to g's subscribers. */
 void pgd_server_graph_status_event(struct pgd_server *srv, struct pgd_graph *g, uint32_t status);
