@@ -617,6 +617,12 @@ static bool frames_handle(struct pgd_server *srv, struct conn *c)
 			c->closing = true;
 			break;
 		}
+		if (c->refused) {
+			/* answered from its header alone: a peer not admitted never makes the
+			 * daemon allocate room for the body it announces */
+			pgd_frame_dispatch(srv, c, &h, NULL, 0);
+			break;
+		}
 		if (c->in_len - off < (size_t)h.len + 4) {
 			if (c->in_cap < (size_t)h.len + 4) {
 				uint8_t *b = realloc(c->in, (size_t)h.len + 4);
