@@ -32,7 +32,7 @@ enum {
 	OPT_CREATOR,
 	OPT_WITH_DELETED,
 	OPT_RAW,
-	BATCH_DEFAULT = 1000,
+	BATCH_DEFAULT = 16384, /* 16 frames of 1024: the library's whole pipeline window */
 };
 
 /* What the options of add and update say about a record's content. */
@@ -164,7 +164,7 @@ static const char add_help[] =
     "    --from FILE            add the records of FILE's JSON lines\n"
     "    --keep-going           with --from: skip malformed lines and count them\n"
     "    --batch N              with --from: records per call, 1 to 65536 (default\n"
-    "                           1000)\n"
+    "                           16384)\n"
     "\n"
     "OUTPUT\n"
     "    The id; with --json {\"graph\": \"chat\", \"id\": \"...\", \"type\": \"...\"}.\n"
