@@ -10,19 +10,8 @@ set -u
 
 PEERGRAPH=${1:?usage: cli_daemon.sh PATH-TO-peergraph PATH-TO-peergraphd}
 PEERGRAPHD=${2:?usage: cli_daemon.sh PATH-TO-peergraph PATH-TO-peergraphd}
-tmp=$(mktemp -d) || exit 1
-daemon=
-stop() {
-	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap stop EXIT
-trap 'exit 1' INT TERM
-unset NOTIFY_SOCKET
-PEERGRAPH_SOCKET=$tmp/sock
-export PEERGRAPH_SOCKET
-T=1b4e28ba-2fa1-11d2-883f-0016d3cca427
-failures=0
+# shellcheck source=tests/cli/daemon_lib.sh
+. "$(dirname "$0")/daemon_lib.sh"
 rows=0
 
 # check NUMBER STATUS PATTERN ARGS...: runs peergraph ARGS; wants STATUS, and its standard
@@ -44,18 +33,7 @@ check() {
 		"$n" "$*" "$got" "$want" "$out" "$(cat "$tmp/err")" "$pat"
 }
 
-"$PEERGRAPHD" --state-dir "$tmp/state" --socket "$tmp/sock" >"$tmp/log" 2>&1 &
-daemon=$!
-i=0
-until "$PEERGRAPH" stats >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ $i -gt 100 ] || ! kill -0 "$daemon" 2>/dev/null; then
-		echo "peergraphd did not come up in 10 s:"
-		cat "$tmp/log"
-		exit 1
-	fi
-	sleep 0.1
-done
+daemon_start
 
 # ---- identities and graphs ------------------------------------------------------------------
 check 1 0 '{"daemon":{"version":"*","uid":*,"socket":"'"$tmp"'/sock"},"graphs":[]}' --json stats

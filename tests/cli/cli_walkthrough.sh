@@ -9,19 +9,8 @@ set -u
 PEERGRAPH=${1:?usage: cli_walkthrough.sh PATH-TO-peergraph PATH-TO-peergraphd}
 PEERGRAPHD=${2:?usage: cli_walkthrough.sh PATH-TO-peergraph PATH-TO-peergraphd}
 command -v jq >/dev/null || { echo "jq is not installed (apt-get install jq): skipped"; exit 77; }
-tmp=$(mktemp -d) || exit 1
-daemon=
-stop() {
-	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap stop EXIT
-trap 'exit 1' INT TERM
-unset NOTIFY_SOCKET
-PEERGRAPH_SOCKET=$tmp/sock
-export PEERGRAPH_SOCKET
-T=1b4e28ba-2fa1-11d2-883f-0016d3cca427
-failures=0
+# shellcheck source=tests/cli/daemon_lib.sh
+. "$(dirname "$0")/daemon_lib.sh"
 
 fail() {
 	failures=$((failures + 1))
@@ -37,22 +26,7 @@ pg() {
 	"$PEERGRAPH" --json "$@" </dev/null 2>>"$tmp/stderr"
 }
 
-start() {
-	"$PEERGRAPHD" --state-dir "$tmp/state" --socket "$tmp/sock" >>"$tmp/log" 2>&1 &
-	daemon=$!
-	i=0
-	until "$PEERGRAPH" stats >/dev/null 2>&1; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$daemon" 2>/dev/null; then
-			echo "peergraphd did not come up in 10 s:"
-			cat "$tmp/log"
-			exit 1
-		fi
-		sleep 0.1
-	done
-}
-
-start
+daemon_start
 
 # an identity, the default one, and a graph it signs
 me=$(pg identity create alice --friendly-name "Alice" | jq -r .peer_name)
@@ -120,7 +94,7 @@ kill -TERM "$daemon"
 wait "$daemon"
 want "clean stop: exit" $? 0
 daemon=
-start
+daemon_start
 want "after restart: records" "$(pg graph status notes | jq .records)" 2004
 want "after restart: the record" "$(pg record get notes "$id" --with-deleted | jq .version)" 3
 
