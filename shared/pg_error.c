@@ -106,6 +106,14 @@ static const struct err_text texts[] = {
 			  "or missing for its type"),
 	E(PG_E_CONFIG, "invalid configuration: the message names the file, line and key, and "
 		       "what is allowed"),
+	E(PG_E_WIRE_MAGIC, "not a peergraph datagram"),
+	E(PG_E_WIRE_VERSION, "datagram of another peergraph protocol version"),
+	E(PG_E_WIRE_TYPE, "unknown datagram type or chunk kind"),
+	E(PG_E_WIRE_FLAGS, "datagram with unknown flag bits"),
+	E(PG_E_WIRE_LENGTH, "datagram cut short, or a length in it past its end"),
+	E(PG_E_WIRE_FIELD, "datagram field out of its range"),
+	E(PG_E_BUSY, "busy: the node's flood queues are full (a neighbour is slower than the "
+		     "publisher); retry later or slow down"),
 	E(PG_E_CLASSIFIER_LEN, "classifier must be 1..149 bytes"),
 	E(PG_E_CLASSIFIER_CHAR,
 	  "bad classifier character: printable ASCII only, no space, '/' or '\\'"),

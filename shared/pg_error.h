@@ -88,6 +88,14 @@ enum pg_err {
 	PG_E_API_FIELD = -(PG_E_BASE + 163),   /* field unknown, malformed, repeated or missing */
 	/* peergraphd's configuration (controlplane/daemon/config.h) */
 	PG_E_CONFIG = -(PG_E_BASE + 170), /* a setting or the file is wrong: see its message */
+	/* datagrams between nodes (dataplane/link/wire.h) and flooding */
+	PG_E_WIRE_MAGIC = -(PG_E_BASE + 180),	/* not a peergraph datagram */
+	PG_E_WIRE_VERSION = -(PG_E_BASE + 181), /* another protocol version */
+	PG_E_WIRE_TYPE = -(PG_E_BASE + 182),	/* unknown datagram type or chunk kind */
+	PG_E_WIRE_FLAGS = -(PG_E_BASE + 183),	/* unknown flag bits */
+	PG_E_WIRE_LENGTH = -(PG_E_BASE + 184),	/* cut short, or a length past the end */
+	PG_E_WIRE_FIELD = -(PG_E_BASE + 185),	/* a field out of its range */
+	PG_E_BUSY = -(PG_E_BASE + 190),		/* queues full: slow down and retry */
 	PG_E_LAST = -(PG_E_BASE + 99),
 	/* identities and peer names (controlplane/identity.h, peername.h) */
 	PG_E_CLASSIFIER_LEN = -(PG_E_BASE + 100),     /* classifier empty or over 149 bytes */
