@@ -3,7 +3,8 @@
  * good and bad files (each bad row's message must name the file, the line and the key, and
  * leave the configuration as it was), every bound at its value and one past, size suffixes,
  * command-line overrides, what a reload applies and what needs a restart, the file limits,
- * and the example file held to the key table and to the defaults.
+ * the [fault] section's probabilities (their text and their sum), and the example file held
+ * to the key table and to the defaults.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -60,6 +61,12 @@ static const char *const odd[] = {
 	"store.segment_size=64K",
 	"store.direct_io=no",
 	"dataplane.workers=5",
+	"fault.drop=0.25",
+	"fault.duplicate=0.125",
+	"fault.reorder=0.0625",
+	"fault.delay_us=7",
+	"fault.jitter_us=3",
+	"fault.seed=18446744073709551615",
 	NULL,
 };
 
@@ -88,6 +95,12 @@ Test(config, defaults)
 	cr_expect_eq(c.max_bytes, sc.max_bytes);
 	cr_expect_eq(c.segment_size, sc.segment_size);
 	cr_expect_eq(c.direct_io, sc.direct_io);
+	/* no fault, and a pool the filter accepts */
+	cr_expect_not(dp_fault_enabled(&c.fault));
+	cr_expect_eq(c.fault.seed, 0);
+	cr_expect_eq(c.fault.slots, DP_FAULT_SLOTS_DEFAULT);
+	cr_expect_eq(c.fault.max_len, DP_FAULT_LEN_DEFAULT);
+	cr_expect_eq(dp_fault_config_check(&c.fault), 0);
 }
 
 /* Every key of the table is in odd[], and each odd value changes exactly its key. */
@@ -152,6 +165,23 @@ static const struct good good[] = {
 	{ "[store] ; the store\ncommit_interval_us = 100\n", { "store.commit_interval_us=100" } },
 	/* 20: leading zeros are decimal */
 	{ "[dataplane]\nworkers = 010\n", { "dataplane.workers=10" } },
+	/* 21: the [fault] section as a test network sets it */
+	{ "[fault]\ndrop = 0.1\nduplicate = 0.05\nreorder = 0.05\ndelay_us = 0\njitter_us = 0\n"
+	  "seed = 1\n",
+	  { "fault.drop=0.1", "fault.duplicate=0.05", "fault.reorder=0.05", "fault.seed=1" } },
+	/* 22: probabilities at their bounds, trailing zeros, leading zeros, 9 digits */
+	{ "[fault]\ndrop = 1.000000000\n", { "fault.drop=1" } },
+	/* 23 */
+	{ "[fault]\nduplicate = 00.500\nreorder = 0.000000001\n",
+	  { "fault.duplicate=0.5", "fault.reorder=0.000000001" } },
+	/* 24: a sum of exactly 1, which a double does not add up to exactly */
+	{ "[fault]\ndrop = 0.1\nduplicate = 0.2\nreorder = 0.7\n",
+	  { "fault.drop=0.1", "fault.duplicate=0.2", "fault.reorder=0.7" } },
+	/* 25 */
+	{ "[fault]\nreorder = 1\ndelay_us = 3\n", { "fault.reorder=1", "fault.delay_us=3" } },
+	/* 26 */
+	{ "[fault]\ndelay_us = 10000000\njitter_us = 250\nseed = 18446744073709551615\n",
+	  { "fault.delay_us=10000000", "fault.jitter_us=250", "fault.seed=18446744073709551615" } },
 };
 
 Test(config, good_files)
@@ -174,7 +204,8 @@ struct bad {
 };
 
 static const struct bad bad[] = {
-	/* 0 */ { 1, "[foo]", "[foo]\n", "unknown section (allowed: daemon, store, dataplane)" },
+	/* 0 */
+	{ 1, "[foo]", "[foo]\n", "unknown section (allowed: daemon, store, dataplane, fault)" },
 	/* 1 */ { 2, "[daemon] max_client", "[daemon]\nmax_client = 5\n", "allowed: state_dir" },
 	/* 2 */ { 1, "max_clients", "max_clients = 5\n", "before any [section]" },
 	/* 3 */
@@ -262,6 +293,40 @@ static const struct bad bad[] = {
 	/* 56: the first error is the one reported */
 	{ 2, "[daemon] max_clients", "[daemon]\nmax_clients = 0\nworkers = 1\n", NULL },
 	/* 57: an empty key */ { 2, "[daemon] : unknown key", "[daemon]\n= 5\n", NULL },
+	/* 58 */ { 2, "[fault] drop", "[fault]\ndrop = 1.5\n", "out of range: '1.5'" },
+	/* 59 */ { 2, "[fault] drop", "[fault]\ndrop = 1.000000001\n", "out of range" },
+	/* 60 */ { 2, "[fault] drop", "[fault]\ndrop = 2\n", "allowed: 0..1, at most 9 digits" },
+	/* 61 */
+	{ 2, "[fault] duplicate", "[fault]\nduplicate = 0.1234567891\n",
+	  "more than 9 digits after the point" },
+	/* 62 */ { 2, "[fault] reorder", "[fault]\nreorder = -0.1\n", "not a probability" },
+	/* 63 */ { 2, "[fault] reorder", "[fault]\nreorder = .5\n", "not a probability" },
+	/* 64 */ { 2, "[fault] reorder", "[fault]\nreorder = 1.\n", "not a probability" },
+	/* 65 */ { 2, "[fault] reorder", "[fault]\nreorder = 1e-3\n", "not a probability" },
+	/* 66 */ { 2, "[fault] reorder", "[fault]\nreorder = 0,5\n", "not a probability" },
+	/* 67 */ { 2, "[fault] reorder", "[fault]\nreorder = 5%\n", "not a probability" },
+	/* 68 */ { 2, "[fault] reorder", "[fault]\nreorder = nan\n", "not a probability" },
+	/* 69 */ { 2, "[fault] drop", "[fault]\ndrop = 0x1p-3\n", "not a probability" },
+	/* 70: an overflow of the whole part is out of range, not wrapped to a small value */
+	{ 2, "[fault] drop", "[fault]\ndrop = 18446744073709551617\n", "out of range" },
+	/* 71: the sum, named at the last of the three the file set */
+	{ 4, "[fault] reorder", "[fault]\ndrop = 0.5\nduplicate = 0.4\nreorder = 0.2\n",
+	  "drop + duplicate + reorder = 1.1 (allowed: at most 1)" },
+	/* 72: the drop of 0.25 that odd[] set counts too */
+	{ 3, "[fault] duplicate", "[fault]\nreorder = 0.6\nduplicate = 0.6\nseed = 3\n",
+	  "= 1.45 (allowed" },
+	/* 73: with what the configuration held (0.125 + 0.0625 from odd[]) */
+	{ 2, "[fault] drop", "[fault]\ndrop = 0.9\n", "= 1.0875 (allowed: at most 1)" },
+	/* 74 */
+	{ 2, "[fault] delay_us", "[fault]\ndelay_us = 10000001\n", "allowed: 0..10000000" },
+	/* 75 */ { 2, "[fault] jitter_us", "[fault]\njitter_us = 10000001\n", "out of range" },
+	/* 76 */
+	{ 2, "[fault] seed", "[fault]\nseed = 18446744073709551616\n",
+	  "(allowed: 0..18446744073709551615)" },
+	/* 77 */ { 2, "[fault] seed", "[fault]\nseed = -1\n", "not a number" },
+	/* 78: the fault keys are not the dataplane's */
+	{ 2, "[dataplane] drop", "[dataplane]\ndrop = 0.1\n", "unknown key (allowed: workers)" },
+	/* 79 */ { 2, "[fault] loss", "[fault]\nloss = 0.1\n", "allowed: drop, duplicate" },
 };
 
 /* The row's error, and *c unchanged: c starts odd so that "unchanged" is not "the defaults". */
@@ -315,6 +380,13 @@ Test(config, bounds)
 		{ "store", "max_bytes", "1M", "1T", "1048575", "1099511627777" },
 		{ "store", "segment_size", "64K", "256M", "32K", "512M" },
 		{ "dataplane", "workers", "1", "64", "0", "65" },
+		/* no number is below 0 (see bad_files) */
+		{ "fault", "drop", "0", "1", NULL, "1.000000001" },
+		{ "fault", "duplicate", "0", "1", NULL, "1.1" },
+		{ "fault", "reorder", "0", "1", NULL, "2" },
+		{ "fault", "delay_us", "0", "10000000", NULL, "10000001" },
+		{ "fault", "jitter_us", "0", "10000000", NULL, "10000001" },
+		{ "fault", "seed", "0", "18446744073709551615", NULL, "18446744073709551616" },
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -325,6 +397,8 @@ Test(config, bounds)
 			struct pgd_config c, want;
 			int ret;
 
+			if (!vals[v])
+				continue;
 			snprintf(text, sizeof(text), "[%s]\n%s = %s\n", rows[i].section,
 				 rows[i].key, vals[v]);
 			snprintf(set, sizeof(set), "%s.%s=%s", rows[i].section, rows[i].key,
@@ -345,6 +419,25 @@ Test(config, bounds)
 			}
 		}
 	}
+}
+
+/* A configuration over the sum before the file (set by a caller, not by a file or an override)
+ * is refused with the file named but no line: no line of the file is to blame. */
+Test(config, fault_sum_before_file)
+{
+	struct pgd_config c, before;
+
+	pgd_config_default(&c);
+	c.fault.drop = 0.75;
+	c.fault.dup = 0.5;
+	before = c;
+	cr_expect_eq(parse_row(&c, 0, "[daemon]\nmax_clients = 5\n"), PG_E_CONFIG);
+	cr_expect_str_eq(err, "cfg-0.conf: [fault]: drop + duplicate + reorder = 1.25 (allowed: at "
+			      "most 1)");
+	cr_expect_eq(memcmp(&c, &before, sizeof(c)), 0);
+	/* a file that brings it back under 1 is accepted */
+	cr_expect_eq(parse_row(&c, 1, "[fault]\nduplicate = 0.25\n"), 0, "%s", err);
+	cr_expect_eq(c.fault.dup, 0.25);
 }
 
 /* Path lengths at their bounds: sun_path for the socket, PATH_MAX for the state directory. */
@@ -550,6 +643,9 @@ Test(config, overrides)
 		/* 11 */ { "store.max_records=", PG_E_CONFIG, "[store] max_records: empty value" },
 		/* 12 */ { "=5", PG_E_CONFIG, "not section.key=value" },
 		/* 13 */ { "daemon.workers=2", PG_E_CONFIG, "allowed: state_dir, socket" },
+		/* 14 */ { "fault.duplicate=0.75", 0, NULL },
+		/* 15 */ { "fault.drop=0.5.", PG_E_CONFIG, "[fault] drop: not a probability" },
+		/* 16 */ { "nope.drop=1", PG_E_CONFIG, "allowed: daemon, store, dataplane, fault" },
 	};
 	struct pgd_config c, before;
 
@@ -564,6 +660,19 @@ Test(config, overrides)
 		cr_expect_not_null(strstr(err, rows[i].msg), "row %zu: %s", i, err);
 		cr_expect_eq(memcmp(&c, &before, sizeof(c)), 0, "row %zu: changed", i);
 	}
+	/* the sum of [fault]'s probabilities is checked as each is set */
+	pgd_config_default(&c);
+	cr_assert_eq(pgd_config_set(&c, "fault.drop=0.6", err, sizeof(err)), 0, "%s", err);
+	before = c;
+	cr_expect_eq(pgd_config_set(&c, "fault.reorder=0.5", err, sizeof(err)), PG_E_CONFIG);
+	cr_expect_str_eq(err, "command line: [fault] reorder: drop + duplicate + reorder = 1.1 "
+			      "(allowed: at most 1)");
+	cr_expect_eq(memcmp(&c, &before, sizeof(c)), 0, "a refused sum changed the configuration");
+	cr_expect_eq(pgd_config_set(&c, "fault.drop=0.4", err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(pgd_config_set(&c, "fault.reorder=0.6", err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(c.fault.reorder, 0.6);
+	cr_expect_eq(c.fault.drop, 0.4);
+
 	pgd_config_default(&c);
 	cr_assert_eq(pgd_config_set(&c, "  daemon.log_level =  debug ", err, sizeof(err)), 0);
 	cr_expect_eq(c.log_level, LOG_DEBUG);
@@ -603,7 +712,7 @@ Test(config, reload)
 		NULL,
 	};
 	struct pgd_config cur, next, start;
-	char log[1024];
+	char log[2048];
 
 	pgd_config_default(&cur);
 	start = cur;

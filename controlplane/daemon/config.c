@@ -99,7 +99,7 @@ static int PRINTF(2, 3) fail(struct parse *p, const char *fmt, ...)
  * first ']' (untrimmed), and only a comment may follow. */
 static void check_section(struct parse *p, const char *line)
 {
-	char name[32], q[PGD_QUOTE_MAX + 4];
+	char name[32], q[PGD_QUOTE_MAX + 4], list[128];
 	const char *s = line, *end, *t;
 	size_t n;
 	int sec;
@@ -127,9 +127,10 @@ static void check_section(struct parse *p, const char *line)
 		return;
 	}
 	sec = n < sizeof(name) ? pgd_section_find(name) : -1;
-	if (sec < 0)
-		fail(p, "[%s]: unknown section (allowed: daemon, store, dataplane)", q);
-	else if (p->section_line[sec])
+	if (sec < 0) {
+		pgd_section_list(list, sizeof(list));
+		fail(p, "[%s]: unknown section (allowed: %s)", q, list);
+	} else if (p->section_line[sec])
 		fail(p, "[%s]: section given twice (first on line %u)", q, p->section_line[sec]);
 	else
 		p->section_line[sec] = p->lineno;
@@ -175,9 +176,10 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	int sec;
 
 	pgd_quote(name, q);
-	if (!section[0])
-		return fail(p, "%s: key before any [section] (allowed: daemon, store, dataplane)",
-			    q);
+	if (!section[0]) {
+		pgd_section_list(list, sizeof(list));
+		return fail(p, "%s: key before any [section] (allowed: %s)", q, list);
+	}
 	sec = pgd_section_find(section);
 	PG_ASSERT(sec >= 0); /* read_line let only known sections through */
 	k = pgd_key_find(sec, name);
@@ -250,6 +252,34 @@ static int run_inih(struct parse *p)
 	return ret;
 }
 
+/* What no single key can check (pgd_config_check), once the file is read: the message names
+ * the last line that set a key of the failing check, or only the file when none did. */
+static int check_whole(struct parse *p)
+{
+	static const char *const fault_keys[] = { "drop", "duplicate", "reorder" };
+	char why[PGD_CONFIG_ERR_SIZE];
+	const struct pgd_key *last = NULL;
+
+	if (!pgd_config_check(&p->next, why, sizeof(why)))
+		return 0;
+	for (size_t i = 0; i < PG_ARRAY_SIZE(fault_keys); i++) {
+		const struct pgd_key *k = pgd_key_find(PGD_SEC_FAULT, fault_keys[i]);
+		size_t at;
+
+		PG_ASSERT(k);
+		at = (size_t)(k - pgd_keys);
+		if (p->key_line[at] && (!last || p->key_line[at] > p->key_line[last - pgd_keys]))
+			last = k;
+	}
+	if (!last) {
+		say(p->err, p->errlen, p->name, "[fault]: %s", why);
+		return PG_E_CONFIG;
+	}
+	p->lineno = p->key_line[last - pgd_keys];
+	fail(p, "[fault] %s: %s", last->name, why);
+	return PG_E_CONFIG;
+}
+
 int pgd_config_parse(struct pgd_config *c, const char *name, const char *text, size_t len,
 		     char *err, size_t errlen)
 {
@@ -274,6 +304,8 @@ int pgd_config_parse(struct pgd_config *c, const char *name, const char *text, s
 		fail(&p, "neither a [section] nor a key = value line");
 		return PG_E_CONFIG;
 	}
+	if (check_whole(&p))
+		return PG_E_CONFIG;
 	*c = p.next;
 	return 0;
 }
@@ -357,6 +389,7 @@ int pgd_config_set(struct pgd_config *c, const char *assignment, char *err, size
 	char list[256], *eq, *dot, *section, *key, *value;
 	size_t n = strnlen(assignment, sizeof(buf));
 	const struct pgd_key *k;
+	struct pgd_config next;
 	int sec;
 
 	if (errlen)
@@ -381,8 +414,8 @@ int pgd_config_set(struct pgd_config *c, const char *assignment, char *err, size
 	sec = pgd_section_find(section);
 	if (sec < 0) {
 		pgd_quote(section, q);
-		say(err, errlen, "command line",
-		    "[%s]: unknown section (allowed: daemon, store, dataplane)", q);
+		pgd_section_list(list, sizeof(list));
+		say(err, errlen, "command line", "[%s]: unknown section (allowed: %s)", q, list);
 		return PG_E_CONFIG;
 	}
 	k = pgd_key_find(sec, key);
@@ -393,11 +426,14 @@ int pgd_config_set(struct pgd_config *c, const char *assignment, char *err, size
 		    pgd_section_names[sec], q, list);
 		return PG_E_CONFIG;
 	}
-	if (pgd_key_set(k, c, value, why, sizeof(why))) {
+	next = *c;
+	if (pgd_key_set(k, &next, value, why, sizeof(why)) ||
+	    pgd_config_check(&next, why, sizeof(why))) {
 		say(err, errlen, "command line", "[%s] %s: %s", pgd_section_names[sec], k->name,
 		    why);
 		return PG_E_CONFIG;
 	}
+	*c = next;
 	return 0;
 }
 

@@ -9,13 +9,18 @@
  * default and its meaning, is in one table (config.c), from which pgd_config_write and the
  * example file doc/peergraphd.conf.example are made. The syntax:
  *
- *   [section]                  daemon, store or dataplane; each at most once
+ *   [section]                  daemon, store, dataplane or fault; each at most once
  *   key = value                whitespace around both is trimmed; "key: value" works too
  *   # comment, ; comment       on a line of their own; " ;" also starts a comment at the end
  *                              of a line (inih's rule; '#' there is part of the value)
  *   sizes                      bytes, with an optional K, M, G or T suffix (powers of 1024)
  *   booleans                   true/false, yes/no, on/off, 1/0
  *   log levels                 error, warn, info, debug
+ *   probabilities              0, 1, or "0." and at most 9 digits (0.05), no exponent
+ *
+ * [fault]'s drop + duplicate + reorder must not exceed 1: a file is checked once it is read
+ * whole (the message names the line of the last of them it set), an override as it is
+ * applied (so lower one before raising another).
  *
  * Paths and names are printable ASCII without spaces, so every value a file can hold is
  * written back by pgd_config_write as it was read.
@@ -38,6 +43,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "link/fault.h"
 #include "peername.h"
 
 enum {
@@ -69,6 +75,11 @@ struct pgd_config {
 	bool direct_io;
 	/* [dataplane] */
 	uint32_t workers;
+	/* [fault]: fault injection on what the dataplane receives (dataplane/link/fault.h), for
+	 * tests; every fault off by default. The file sets drop, dup (key "duplicate"),
+	 * reorder, delay_us, jitter_us and seed; slots and max_len keep their defaults
+	 * (DP_FAULT_SLOTS_DEFAULT, DP_FAULT_LEN_DEFAULT). */
+	struct dp_fault_config fault;
 };
 
 /* Fills *c with every default (node_name: "0." and the host name, or "0.peergraphd" when the

@@ -31,17 +31,20 @@
 #define FIELD(f)                                                                                   \
 	.offset = offsetof(struct pgd_config, f), .size = sizeof(((struct pgd_config *)0)->f)
 #define RANGE(lo, hi, d) .min = (lo), .max = (hi), .def = (d)
+#define BILLION		 1000000000ull /* a probability's unit: PGD_KEY_PROB counts billionths */
 
 const char *const pgd_section_names[PGD_SEC_COUNT] = {
 	[PGD_SEC_DAEMON] = "daemon",
 	[PGD_SEC_STORE] = "store",
 	[PGD_SEC_DATAPLANE] = "dataplane",
+	[PGD_SEC_FAULT] = "fault",
 };
 
 const char *const pgd_section_help[PGD_SEC_COUNT] = {
 	[PGD_SEC_DAEMON] = "The daemon: its files, its control socket and clients, its log.",
 	[PGD_SEC_STORE] = "Defaults for the store of each graph (a directory under state_dir).",
 	[PGD_SEC_DATAPLANE] = "The dataplane: the threads that move records between peers.",
+	[PGD_SEC_FAULT] = "Faults injected into the datagrams the dataplane receives, for tests.",
 };
 
 const struct pgd_key pgd_keys[PGD_KEY_TOTAL] = {
@@ -90,6 +93,25 @@ const struct pgd_key pgd_keys[PGD_KEY_TOTAL] = {
 	  .help = "Write a graph's log with O_DIRECT where the file system allows it." },
 	{ PGD_SEC_DATAPLANE, "workers", PGD_KEY_COUNT, false, FIELD(workers), RANGE(1, 64, 1),
 	  .help = "Dataplane worker threads: they receive, check and flood records." },
+	/* drop + duplicate + reorder <= 1: pgd_config_check */
+	{ PGD_SEC_FAULT, "drop", PGD_KEY_PROB, false, FIELD(fault.drop), RANGE(0, BILLION, 0),
+	  .help = "Probability that a received datagram is dropped. All of this section at 0:\n"
+		  "no fault injection at all. drop + duplicate + reorder is at most 1." },
+	{ PGD_SEC_FAULT, "duplicate", PGD_KEY_PROB, false, FIELD(fault.dup), RANGE(0, BILLION, 0),
+	  .help = "Probability that a received datagram is handled twice." },
+	{ PGD_SEC_FAULT, "reorder", PGD_KEY_PROB, false, FIELD(fault.reorder), RANGE(0, BILLION, 0),
+	  .help = "Probability that a received datagram is held back until 1 to 3 later ones\n"
+		  "have been handled (or at most 1 ms)." },
+	{ PGD_SEC_FAULT, "delay_us", PGD_KEY_COUNT, false, FIELD(fault.delay_us),
+	  RANGE(0, DP_FAULT_DELAY_MAX_US, 0),
+	  .help = "Microseconds every received datagram waits before it is handled." },
+	{ PGD_SEC_FAULT, "jitter_us", PGD_KEY_COUNT, false, FIELD(fault.jitter_us),
+	  RANGE(0, DP_FAULT_DELAY_MAX_US, 0),
+	  .help = "A further wait drawn for each datagram, uniform from 0 to this many\n"
+		  "microseconds: datagrams overtake each other by up to this much." },
+	{ PGD_SEC_FAULT, "seed", PGD_KEY_COUNT, false, FIELD(fault.seed), RANGE(0, UINT64_MAX, 0),
+	  .help = "Seed of the fault injection's random numbers: the same seed and the same\n"
+		  "traffic give the same faults." },
 };
 
 static const struct {
@@ -124,6 +146,17 @@ const struct pgd_key *pgd_key_find(enum pgd_section sec, const char *name)
 		if (pgd_keys[i].section == sec && !strcmp(name, pgd_keys[i].name))
 			return &pgd_keys[i];
 	return NULL;
+}
+
+void pgd_section_list(char *out, size_t len)
+{
+	size_t used = 0;
+
+	PG_ASSERT(len > 0);
+	out[0] = '\0';
+	for (int i = 0; i < PGD_SEC_COUNT && used < len; i++)
+		used += (size_t)snprintf(out + used, len - used, "%s%s", used ? ", " : "",
+					 pgd_section_names[i]);
 }
 
 void pgd_section_key_list(enum pgd_section sec, char *out, size_t len)
@@ -211,6 +244,9 @@ void pgd_key_allowed(const struct pgd_key *k, char *out, size_t len)
 			 "0.<classifier>, 1..%d bytes of printable ASCII but space, '/', '\\'",
 			 PG_CLASSIFIER_MAX);
 		break;
+	case PGD_KEY_PROB:
+		snprintf(out, len, "0..1, at most 9 digits after the point (0.05)");
+		break;
 	}
 }
 
@@ -259,6 +295,91 @@ static int parse_number(const char *s, bool with_suffix, uint64_t *out)
 		return -EINVAL;
 	*out = v << shift;
 	return 0;
+}
+
+/* A probability: digits, then optionally '.' and 1..9 digits. 0 and *out in billionths,
+ * -EINVAL (not one), -EDOM (more than 9 digits after the point) or -ERANGE (above 1). */
+static int parse_prob(const char *s, uint64_t *out)
+{
+	uint64_t whole = 0, frac = 0;
+	const char *p = s;
+	int digits = 0;
+
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++)
+		whole = whole > 1 ? whole : whole * 10 + (uint64_t)(*p - '0'); /* > 1 is enough */
+	if (*p == '.') {
+		if (!isdigit((unsigned char)*++p))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*p); p++, digits++)
+			if (digits < 9)
+				frac = frac * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p)
+		return -EINVAL;
+	if (digits > 9)
+		return -EDOM;
+	if (whole > 1)
+		return -ERANGE;
+	for (; digits < 9; digits++)
+		frac *= 10;
+	*out = whole * BILLION + frac;
+	return 0;
+}
+
+/* A probability's double in billionths (exact for every value parse_prob gives). */
+static uint64_t prob_billionths(double v)
+{
+	return (uint64_t)(v * (double)BILLION + 0.5);
+}
+
+/* Writes billionths n as the shortest decimal: 0, 1, 0.05, 1.25. */
+static void format_prob(uint64_t n, char *out, size_t len)
+{
+	uint64_t frac = n % BILLION;
+	int digits = 9;
+
+	if (!frac) {
+		snprintf(out, len, "%llu", (unsigned long long)(n / BILLION));
+		return;
+	}
+	for (; frac % 10 == 0; digits--)
+		frac /= 10;
+	snprintf(out, len, "%llu.%0*llu", (unsigned long long)(n / BILLION), digits,
+		 (unsigned long long)frac);
+}
+
+static int set_prob(const struct pgd_key *k, struct pgd_config *c, const char *value, char *why,
+		    size_t whylen)
+{
+	uint64_t n;
+	double v;
+	int err = parse_prob(value, &n);
+
+	PG_ASSERT(k->size == sizeof(double));
+	if (err == -EINVAL)
+		return refuse(k, value, why, whylen, "not a probability:");
+	if (err == -EDOM)
+		return refuse(k, value, why, whylen, "more than 9 digits after the point:");
+	if (err || n < k->min || n > k->max)
+		return refuse(k, value, why, whylen, "out of range:");
+	v = (double)n / (double)BILLION;
+	memcpy((char *)c + k->offset, &v, sizeof(v));
+	return 0;
+}
+
+int pgd_config_check(const struct pgd_config *c, char *why, size_t whylen)
+{
+	uint64_t sum = prob_billionths(c->fault.drop) + prob_billionths(c->fault.dup) +
+		       prob_billionths(c->fault.reorder);
+	char text[32];
+
+	if (sum <= BILLION)
+		return 0;
+	format_prob(sum, text, sizeof(text));
+	snprintf(why, whylen, "drop + duplicate + reorder = %s (allowed: at most 1)", text);
+	return PG_E_CONFIG;
 }
 
 static bool path_ok(const char *s, size_t size, const char **what)
@@ -339,6 +460,8 @@ int pgd_key_set(const struct pgd_key *k, struct pgd_config *c, const char *value
 	case PGD_KEY_SIZE:
 	case PGD_KEY_POW2:
 		return set_number(k, c, value, why, whylen);
+	case PGD_KEY_PROB:
+		return set_prob(k, c, value, why, whylen);
 	case PGD_KEY_BOOL:
 		for (size_t i = 0; i < PG_ARRAY_SIZE(bools); i++) {
 			if (!strcasecmp(value, bools[i].word)) {
@@ -397,6 +520,13 @@ void pgd_key_format(const struct pgd_key *k, const struct pgd_config *c, char *o
 		else
 			format_size(v, out, len);
 		break;
+	case PGD_KEY_PROB: {
+		double d;
+
+		memcpy(&d, field, sizeof(d));
+		format_prob(prob_billionths(d), out, len);
+		break;
+	}
 	case PGD_KEY_BOOL:
 		snprintf(out, len, "%s", *(const bool *)field ? "true" : "false");
 		break;
@@ -458,6 +588,12 @@ void pgd_config_default(struct pgd_config *c)
 			else
 				memcpy(field, &k->def, sizeof(k->def));
 			break;
+		case PGD_KEY_PROB: {
+			double d = (double)k->def / (double)BILLION;
+
+			memcpy(field, &d, sizeof(d));
+			break;
+		}
 		case PGD_KEY_BOOL:
 			*(bool *)field = k->def;
 			break;
@@ -473,4 +609,7 @@ void pgd_config_default(struct pgd_config *c)
 			break;
 		}
 	}
+	/* the fault filter's pool, which the file does not set */
+	c->fault.slots = DP_FAULT_SLOTS_DEFAULT;
+	c->fault.max_len = DP_FAULT_LEN_DEFAULT;
 }

@@ -16,6 +16,7 @@ enum pgd_section {
 	PGD_SEC_DAEMON,
 	PGD_SEC_STORE,
 	PGD_SEC_DATAPLANE,
+	PGD_SEC_FAULT,
 	PGD_SEC_COUNT,
 };
 
@@ -28,10 +29,12 @@ enum pgd_key_type {
 	PGD_KEY_PATH,  /* absolute path, printable ASCII without spaces, < size bytes */
 	PGD_KEY_GROUP, /* group name or "" */
 	PGD_KEY_NODE,  /* unsecured peer name "0.<classifier>" */
+	PGD_KEY_PROB,  /* probability: "0", "1" or "0." and 1..9 digits, a double in [min, max]
+			* billionths; min, max and def are in billionths */
 };
 
 enum {
-	PGD_KEY_TOTAL = 14,	   /* rows of the table: one per field of struct pgd_config */
+	PGD_KEY_TOTAL = 20,	   /* rows of the table: one per setting of struct pgd_config */
 	PGD_QUOTE_MAX = 40,	   /* bytes of a key or value echoed in a message */
 	PGD_VALUE_SIZE = PATH_MAX, /* the longest value's text and its NUL */
 };
@@ -42,7 +45,8 @@ struct pgd_key {
 	enum pgd_key_type type;
 	bool reloadable;
 	uint16_t offset; /* of its field in struct pgd_config */
-	uint16_t size;	 /* of its field: 4 or 8 for numbers; the buffer for strings */
+	uint16_t size;	 /* of its field: 4 or 8 for numbers (8: a double for PGD_KEY_PROB); the
+			  * buffer for strings */
 	uint64_t min, max, def;
 	const char *def_text; /* default of a string key; NULL for node_name (host-dependent) */
 	const char *help;     /* lines of prose, '\n' between them, each under 90 columns */
@@ -58,6 +62,9 @@ int pgd_section_find(const char *name);
 /* The key of that name in section sec, or NULL. */
 const struct pgd_key *pgd_key_find(enum pgd_section sec, const char *name);
 
+/* Writes the section names, comma-separated, to out (cut to len). */
+void pgd_section_list(char *out, size_t len);
+
 /* Writes the keys of sec, comma-separated, to out (cut to len). */
 void pgd_section_key_list(enum pgd_section sec, char *out, size_t len);
 
@@ -65,6 +72,10 @@ void pgd_section_key_list(enum pgd_section sec, char *out, size_t len);
  * holding "what is wrong (allowed: ...)". */
 int pgd_key_set(const struct pgd_key *k, struct pgd_config *c, const char *value, char *why,
 		size_t whylen);
+
+/* Checks what no single key can: drop + duplicate + reorder of [fault] at most 1. 0, or
+ * PG_E_CONFIG with why holding "what is wrong (allowed: ...)". */
+int pgd_config_check(const struct pgd_config *c, char *why, size_t whylen);
 
 /* Writes k's value in *c as the file would hold it (cut to len). */
 void pgd_key_format(const struct pgd_key *k, const struct pgd_config *c, char *out, size_t len);
