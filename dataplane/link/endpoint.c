@@ -431,7 +431,8 @@ int dp_ep_connect(struct dp_ep *ep, uint64_t now, void *graph, const char *graph
 	s->state = PENDING;
 	s->el.addr = *addr;
 	s->el.graph = graph;
-	s->el.nonce = rnd(ep);
+	/* the nonce's low bits name our worker, so the reply (which echoes it) reaches it */
+	s->el.nonce = (rnd(ep) & ~(uint64_t)((1u << DP_EP_WORKER_BITS) - 1)) | ep->c.worker;
 	s->el.token = token;
 	s->el.initiator = true;
 	s->graph_len = graph_id_len;

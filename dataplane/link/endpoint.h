@@ -11,6 +11,10 @@
  * link to that link (DATA is returned to the caller, whose flood layer decides what to take),
  * and collects what every link has to send.
  *
+ * Steering: a link id's low DP_EP_WORKER_BITS bits, and a connect's nonce's, are the worker's
+ * number, so a socket filter can send every datagram of a link (and the COOKIE answering our
+ * HELLO) to the worker that owns it.
+ *
  * Like link.h it does no I/O and reads no clock: the caller passes now, the source address of
  * each datagram as opaque bytes (a sockaddr, compared byte for byte), and transmits what
  * dp_ep_poll() returns. Events (link up, link down, connect failed) go to a callback.
