@@ -11,7 +11,11 @@
  *   - unthrottled producers with commit intervals 1, 5 and 20 ms: the batch per commit is
  *     whatever arrives during one interval plus one write + fdatasync, so it grows with the
  *     interval (and, unthrottled, with the disk's latency);
- *   - offered rates of 100 k, 300 k and 1 M records/s at the default 5 ms.
+ *   - offered rates of 100 k, 300 k and 1 M records/s at the default 5 ms;
+ *   - put_decoded: one producer, then two producer threads (as flooding's workers: each record
+ *     decoded once by its worker, so the store only copies it), unthrottled and at 1 M/s, at
+ *     the default 5 ms. The producer keeps one decoded view and updates its id with the bytes:
+ *     the rows measure the store, not the decoder.
  * For each: records/s, log MB/s, records and bytes per commit, the commit interval (time
  * between commit starts), commit duration (write + fdatasync) and the put -> durable latency
  * (every 256th put), as p50 / p99.
@@ -24,6 +28,9 @@
  *                        bounds it when the disk is fast);
  *   commit_path_ratio  = the run's log bytes / time spent in write + fdatasync / ceiling
  *                        (how close the group commit itself comes to the disk).
+ *
+ * The put2 rows are compared with the best raw O_DIRECT rate of the run (put2_vs_odirect = the
+ * unthrottled two-producer row's durable log MB/s / that rate).
  *
  * usage: bench-store [--quick] [--dir DIR] [--threads N] [--keep]
  *   --dir: where to write (default: a new directory under /var/tmp, on the disk; not tmpfs)
@@ -119,7 +126,9 @@ static double raw_rate(bool direct, size_t chunk, uint64_t total)
 struct run {
 	const char *name;
 	uint32_t interval_us;
-	double offered; /* records/s over all producers; 0: unthrottled */
+	double offered;	  /* records/s over all producers; 0: unthrottled */
+	unsigned threads; /* producers; 0: --threads */
+	bool decoded;	  /* pg_store_put_decoded instead of pg_store_put */
 	/* results */
 	uint64_t records;
 	double secs, rec_s, mb_s, rec_per_commit, bytes_per_commit;
@@ -148,8 +157,9 @@ static void *producer_main(void *arg)
 	struct pg_record_limits lim = { .max_record_size = PG_RECORD_SIZE_DEFAULT };
 	static const uint8_t empty[1];
 	uint8_t payload[PAYLOAD], rec[512];
-	double rate = p->r->offered / opt.threads;
-	struct pg_record r;
+	unsigned threads = p->r->threads ? p->r->threads : opt.threads;
+	double rate = p->r->offered / threads;
+	struct pg_record r, view;
 	long len;
 
 	memset(payload, 0xa5, sizeof(payload));
@@ -165,8 +175,8 @@ static void *producer_main(void *arg)
 	r.payload = payload;
 	r.payload_len = PAYLOAD;
 	len = pg_record_encode(&r, &lim, rec, sizeof(rec));
-	if (len < 0) {
-		p->err = (int)len;
+	if (len < 0 || (p->err = pg_record_decode(rec, (size_t)len, &lim, &view))) {
+		p->err = len < 0 ? (int)len : p->err;
 		return NULL;
 	}
 	for (;;) {
@@ -186,7 +196,14 @@ static void *producer_main(void *arg)
 
 			store_le32(rec + 24, p->id); /* the record id: producer, counter */
 			store_le64(rec + 32, p->n);
-			if ((p->err = pg_store_put(p->s, rec, (size_t)len, &ticket)))
+			if (p->r->decoded) {
+				memcpy(view.id.b, rec + 24, sizeof(view.id.b));
+				p->err =
+				    pg_store_put_decoded(p->s, &view, rec, (uint32_t)len, &ticket);
+			} else {
+				p->err = pg_store_put(p->s, rec, (size_t)len, &ticket);
+			}
+			if (p->err)
 				return NULL;
 			if (p->n % SAMPLE == 0 && p->nsamples < p->cap)
 				p->samples[p->nsamples++] = (struct sample){ ticket, pg_mono_ns() };
@@ -258,6 +275,7 @@ static int run_one(struct run *r, unsigned no)
 	struct pg_store *s;
 	char dir[512], cmd[600];
 	uint64_t *iv, *dur, *ack, last = 0, records = 0;
+	unsigned threads = r->threads ? r->threads : opt.threads;
 	size_t nack = 0;
 	double start, done;
 	int err;
@@ -281,7 +299,7 @@ static int run_one(struct run *r, unsigned no)
 	m.c = calloc(m.cap, sizeof(*m.c));
 	pthread_create(&mon, NULL, monitor_main, &m);
 	start = now_s();
-	for (unsigned i = 0; i < opt.threads; i++) {
+	for (unsigned i = 0; i < threads; i++) {
 		p[i] = (struct producer){ .s = s,
 					  .r = r,
 					  .id = i,
@@ -291,7 +309,7 @@ static int run_one(struct run *r, unsigned no)
 		p[i].samples = calloc(p[i].cap, sizeof(*p[i].samples));
 		pthread_create(&th[i], NULL, producer_main, &p[i]);
 	}
-	for (unsigned i = 0; i < opt.threads; i++) {
+	for (unsigned i = 0; i < threads; i++) {
 		pthread_join(th[i], NULL);
 		if (p[i].err) {
 			fprintf(stderr, "bench-store: put: %s\n", pg_strerror(p[i].err));
@@ -332,7 +350,7 @@ static int run_one(struct run *r, unsigned no)
 		if (i)
 			iv[i - 1] = m.c[i].start_ns - m.c[i - 1].start_ns;
 	}
-	for (unsigned i = 0; i < opt.threads; i++)
+	for (unsigned i = 0; i < threads; i++)
 		for (size_t k = 0; k < p[i].nsamples; k++) {
 			uint64_t t = ack_time(&m, p[i].samples[k].ticket);
 
@@ -350,7 +368,7 @@ static int run_one(struct run *r, unsigned no)
 	free(dur);
 	free(ack);
 	free(m.c);
-	for (unsigned i = 0; i < opt.threads; i++)
+	for (unsigned i = 0; i < threads; i++)
 		free(p[i].samples);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -EIO;
@@ -367,10 +385,17 @@ int main(int argc, char **argv)
 	static const size_t chunks[] = { 256 << 10, 1 << 20, 4 << 20, 16 << 20 };
 	double raw_buf[4], raw_dir[4];
 	struct run runs[] = {
-		{ "max, 1 ms", 1000, 0 },	  { "max, 5 ms", 5000, 0 },
-		{ "max, 20 ms", 20000, 0 },	  { "100k/s, 5 ms", 5000, 100000 },
-		{ "300k/s, 5 ms", 5000, 300000 }, { "1M/s, 5 ms", 5000, 1000000 },
+		{ "max, 1 ms", 1000, 0 },
+		{ "max, 5 ms", 5000, 0 },
+		{ "max, 20 ms", 20000, 0 },
+		{ "100k/s, 5 ms", 5000, 100000 },
+		{ "300k/s, 5 ms", 5000, 300000 },
+		{ "1M/s, 5 ms", 5000, 1000000 },
+		{ "dec1 max, 5 ms", 5000, 0, 1, true },
+		{ "put2 max, 5 ms", 5000, 0, 2, true },
+		{ "put2 1M/s, 5ms", 5000, 1000000, 2, true },
 	};
+	enum { DEC1 = 6, PUT2 = 7, PUT2_1M = 8 };
 	char made[] = "/var/tmp/pg-bench-store-XXXXXX";
 	struct statfs sfs;
 	uint64_t raw_total;
@@ -432,7 +457,7 @@ int main(int argc, char **argv)
 		       r->name, r->rec_s, r->mb_s, r->rec_per_commit, r->bytes_per_commit / 1024,
 		       r->write_mb_s, r->ival_p50, r->ival_p99, r->dur_p50, r->dur_p99, r->ack_p50,
 		       r->ack_p99);
-		if (r->offered == 0 && r->bytes_per_commit > runs[big].bytes_per_commit)
+		if (i < DEC1 && r->offered == 0 && r->bytes_per_commit > runs[big].bytes_per_commit)
 			big = i;
 	}
 
@@ -446,9 +471,20 @@ int main(int argc, char **argv)
 	double ceiling = raw_buf[ci] > raw_dir[ci] ? raw_buf[ci] : raw_dir[ci];
 	const struct run *b = &runs[big], *fast = &runs[0];
 
-	for (size_t i = 0; i < PG_ARRAY_SIZE(runs); i++)
+	for (size_t i = 0; i < DEC1; i++)
 		if (runs[i].rec_s > fast->rec_s)
 			fast = &runs[i];
+	double odirect = 0;
+
+	for (size_t i = 0; i < 4; i++)
+		if (raw_dir[i] > odirect)
+			odirect = raw_dir[i];
+	printf("two producers (put_decoded): %.0f records/s, %.1f MB/s = %.2f x the best raw "
+	       "O_DIRECT rate (%.0f MB/s); one producer (put_decoded) %.0f records/s, %.2f x; at "
+	       "1M/s offered: commit interval p50/p99 %.2f/%.2f ms\n",
+	       runs[PUT2].rec_s, runs[PUT2].mb_s, runs[PUT2].mb_s / odirect, odirect,
+	       runs[DEC1].rec_s, runs[DEC1].mb_s / odirect, runs[PUT2_1M].ival_p50,
+	       runs[PUT2_1M].ival_p99);
 	printf("\nlargest batches: run \"%s\", %.0f KiB per commit; raw at %zu KiB: buffered %.0f, "
 	       "O_DIRECT %.0f MB/s; the ratio compares with the better (%s)\n",
 	       b->name, b->bytes_per_commit / 1024, chunks[ci] >> 10, raw_buf[ci], raw_dir[ci],
@@ -456,10 +492,14 @@ int main(int argc, char **argv)
 	printf("summary: ingest_rec_s=%.0f ingest_mb_s=%.1f raw_direct_mb_s=%.0f "
 	       "raw_buffered_mb_s=%.0f raw_chunk_kib=%zu ratio_large_batch=%.2f "
 	       "commit_path_ratio=%.2f commit_p50_ms=%.2f commit_p99_ms=%.2f ack_1m_p50_ms=%.2f "
-	       "ack_1m_p99_ms=%.2f threads=%u\n",
+	       "ack_1m_p99_ms=%.2f threads=%u put1_dec_rec_s=%.0f put2_rec_s=%.0f put2_mb_s=%.1f "
+	       "put2_vs_odirect=%.2f put2_ival_p50_ms=%.2f put2_ival_p99_ms=%.2f "
+	       "put2_1m_ival_p50_ms=%.2f put2_1m_ival_p99_ms=%.2f\n",
 	       fast->rec_s, b->mb_s, raw_dir[ci], raw_buf[ci], chunks[ci] >> 10, b->mb_s / ceiling,
 	       b->write_mb_s / ceiling, b->ack_p50, b->ack_p99, runs[5].ack_p50, runs[5].ack_p99,
-	       opt.threads);
+	       opt.threads, runs[DEC1].rec_s, runs[PUT2].rec_s, runs[PUT2].mb_s,
+	       runs[PUT2].mb_s / odirect, runs[PUT2].ival_p50, runs[PUT2].ival_p99,
+	       runs[PUT2_1M].ival_p50, runs[PUT2_1M].ival_p99);
 	if (!opt.keep && opt.dir == made)
 		rmdir(made);
 	return 0;

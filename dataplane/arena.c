@@ -20,9 +20,22 @@
  * more are written, and they share at most max_live <= m segments' worth of live bytes: the
  * emptiest is at most half live.
  *
- * The queue holds (block, offset, length, last seq) ranges in append order, extending the
- * tail range while appends stay contiguous in one block. A cut item marks where the
- * committer must rotate to a new log file.
+ * The queue holds (block, offset, length) ranges in append order, extending the tail range
+ * while appends stay contiguous in one block. The entries in them carry their own sequence
+ * numbers (wal.h); the committer reads them from there.
+ *
+ * SHARED BUDGET
+ *
+ * The store keeps one arena per shard, each bounded as above for the whole max_live (a shard
+ * may end up with every live byte: keys are hashes, but ids are chosen by peers). Alone, each
+ * would grow to its bound before cleaning, and N shards would hold N times one arena's
+ * memory. So they share a count of segments with a soft limit (one arena's bound plus each
+ * shard's head and reserve): past it, an arena that needs a segment cleans one of its own
+ * instead of growing -- when one of its written sealed segments is at most half live, so the
+ * copying per freed byte stays what it is for one arena. Otherwise it grows, up to its own
+ * bound. An arena grows past the budget only while all of its written sealed segments are
+ * more than half live, i.e. while it holds fewer than 2 live_i / segment of them (plus at most
+ * two being written): summed over the arenas, about 2 max_live / segment + 4 per arena.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -33,7 +46,6 @@
 #include "pg_assert.h"
 
 #define NONE	  UINT32_MAX
-#define CUT_BLOCK (UINT32_MAX - 1)
 #define HUGE_PAGE (2u << 20)
 
 enum block_kind { KIND_EMPTY, KIND_SEGMENT, KIND_LARGE };
@@ -48,12 +60,13 @@ struct block {
 
 struct range {
 	uint32_t block, off, len;
-	uint64_t last_seq;
 };
 
 struct pg_arena {
 	uint32_t seg_size, large_min;
 	uint32_t max_segs, nsegs;
+	_Atomic uint32_t *budget; /* shared segment count (SHARED BUDGET), or NULL */
+	uint32_t budget_soft;
 	uint32_t cap; /* table slots */
 	struct block *blocks;
 	uint32_t free_slots, free_segs;
@@ -110,6 +123,8 @@ static uint32_t segment_new(struct pg_arena *a)
 	PG_ASSERT(i != NONE); /* the table has a slot for every segment */
 	a->blocks[i] = (struct block){ .base = base, .size = a->seg_size, .kind = KIND_SEGMENT };
 	a->nsegs++;
+	if (a->budget) /* a count only: nothing is ordered by it */
+		atomic_fetch_add_explicit(a->budget, 1, memory_order_relaxed);
 	return i;
 }
 
@@ -129,6 +144,8 @@ int pg_arena_create(const struct pg_arena_config *c, struct pg_arena **out)
 		return -ENOMEM;
 	a->seg_size = c->segment_size;
 	a->large_min = c->segment_size / 4;
+	a->budget = c->budget;
+	a->budget_soft = c->budget_soft;
 	a->max_segs = (uint32_t)(2 * m + 4);
 	a->large_max = c->max_live + c->max_live / 2;
 	/* large blocks are >= a quarter segment each, and hold <= 1.5 max_live together */
@@ -158,6 +175,8 @@ void pg_arena_destroy(struct pg_arena *a)
 {
 	if (!a)
 		return;
+	if (a->budget)
+		atomic_fetch_sub_explicit(a->budget, a->nsegs, memory_order_relaxed);
 	for (uint32_t i = 0; i < a->cap; i++)
 		free(a->blocks[i].base);
 	free(a->blocks);
@@ -186,6 +205,27 @@ static void maybe_free(struct pg_arena *a, uint32_t i)
 	}
 }
 
+/* True when a written sealed segment is at most half live: cleaning it frees half a segment. */
+static bool cheap_victim(const struct pg_arena *a)
+{
+	for (uint32_t i = 0; i < a->cap; i++) {
+		const struct block *b = &a->blocks[i];
+
+		if (b->kind == KIND_SEGMENT && b->state == ST_SEALED && b->written == b->used &&
+		    2ull * b->live <= b->used)
+			return true;
+	}
+	return false;
+}
+
+/* True when the arena should clean rather than grow (SHARED BUDGET above). */
+static bool over_budget(const struct pg_arena *a)
+{
+	return a->budget &&
+	       atomic_load_explicit(a->budget, memory_order_relaxed) >= a->budget_soft &&
+	       cheap_victim(a);
+}
+
 /* Makes room in the head for size bytes, rolling to a free or new segment. 0 or -ENOSPC. */
 static int head_room(struct pg_arena *a, uint32_t size)
 {
@@ -196,7 +236,7 @@ static int head_room(struct pg_arena *a, uint32_t size)
 	next = a->free_segs;
 	if (next != NONE)
 		a->free_segs = a->blocks[next].next_free;
-	else if ((next = segment_new(a)) == NONE)
+	else if (over_budget(a) || (next = segment_new(a)) == NONE)
 		return -ENOSPC;
 	a->blocks[next].state = ST_HEAD;
 	a->blocks[next].used = a->blocks[next].written = a->blocks[next].live = 0;
@@ -212,7 +252,7 @@ static struct range *ring_tail(struct pg_arena *a)
 }
 
 /* Queues [off, off+size) of block for the log; the caller checked there is room. */
-static void queue(struct pg_arena *a, uint32_t block, uint32_t off, uint32_t size, uint64_t seq)
+static void queue(struct pg_arena *a, uint32_t block, uint32_t off, uint32_t size)
 {
 	struct range *t = ring_tail(a);
 
@@ -225,7 +265,6 @@ static void queue(struct pg_arena *a, uint32_t block, uint32_t off, uint32_t siz
 		t->len = size;
 		a->rcount++;
 	}
-	t->last_seq = seq;
 	a->pending += size;
 }
 
@@ -238,13 +277,13 @@ static bool queue_full_for(struct pg_arena *a, uint32_t block, uint32_t off)
 	return a->rcount == PG_ARENA_RANGES;
 }
 
-static int alloc_large(struct pg_arena *a, uint32_t size, uint64_t seq, uint32_t *block,
+static int alloc_large(struct pg_arena *a, uint32_t size, bool queue_it, uint32_t *block,
 		       uint8_t **ptr)
 {
 	uint32_t i, bytes = (size + 63) & ~63u;
 	uint8_t *base;
 
-	if (a->large_bytes + bytes > a->large_max || (seq && a->rcount == PG_ARENA_RANGES) ||
+	if (a->large_bytes + bytes > a->large_max || (queue_it && a->rcount == PG_ARENA_RANGES) ||
 	    a->free_slots == NONE)
 		return -EBUSY;
 	base = aligned_alloc(64, bytes);
@@ -255,35 +294,35 @@ static int alloc_large(struct pg_arena *a, uint32_t size, uint64_t seq, uint32_t
 				       .size = bytes,
 				       .used = size,
 				       .live = size,
-				       .written = seq ? 0 : size,
+				       .written = queue_it ? 0 : size,
 				       .kind = KIND_LARGE };
 	a->large_bytes += bytes;
 	a->large_n++;
 	a->live += size;
-	if (seq)
-		queue(a, i, 0, size, seq);
+	if (queue_it)
+		queue(a, i, 0, size);
 	*block = i;
 	*ptr = base;
 	return 0;
 }
 
-int pg_arena_alloc(struct pg_arena *a, uint32_t size, uint64_t seq, uint32_t *block, uint8_t **ptr)
+int pg_arena_alloc(struct pg_arena *a, uint32_t size, bool queue_it, uint32_t *block, uint8_t **ptr)
 {
 	struct block *h;
 	int err;
 
 	PG_ASSERT(size > 0 && size % 8 == 0);
 	if (size >= a->large_min)
-		return alloc_large(a, size, seq, block, ptr);
+		return alloc_large(a, size, queue_it, block, ptr);
 	if ((err = head_room(a, size)))
 		return err;
 	h = &a->blocks[a->head];
-	if (seq && queue_full_for(a, a->head, h->used))
+	if (queue_it && queue_full_for(a, a->head, h->used))
 		return -EBUSY;
 	*block = a->head;
 	*ptr = h->base + h->used;
-	if (seq) {
-		queue(a, a->head, h->used, size, seq);
+	if (queue_it) {
+		queue(a, a->head, h->used, size);
 	} else {
 		PG_ASSERT(h->written == h->used); /* replay allocates before anything is queued */
 		h->written += size;
@@ -346,31 +385,16 @@ void pg_arena_clean_end(struct pg_arena *a, uint32_t victim)
 	a->cleaned++;
 }
 
-int pg_arena_cut(struct pg_arena *a, uint64_t seq)
-{
-	struct range *t;
-
-	if (a->rcount == PG_ARENA_RANGES)
-		return -EBUSY;
-	t = &a->ring[(a->rhead + a->rcount) % PG_ARENA_RANGES];
-	*t = (struct range){ .block = CUT_BLOCK, .last_seq = seq };
-	a->rcount++;
-	return 0;
-}
-
 unsigned pg_arena_gather(struct pg_arena *a, struct iovec *iov, unsigned max_iov,
 			 uint64_t max_bytes, struct pg_arena_gather *g)
 {
 	unsigned n = 0;
 
 	g->bytes = 0;
-	g->last_seq = 0;
 	g->limited = false;
 	while (n < a->rcount && n < PG_ARENA_RANGES) {
 		const struct range *r = &a->ring[(a->rhead + n) % PG_ARENA_RANGES];
 
-		if (r->block == CUT_BLOCK)
-			break;
 		if (n == max_iov || (n > 0 && g->bytes + r->len > max_bytes)) {
 			g->limited = true;
 			break;
@@ -379,7 +403,6 @@ unsigned pg_arena_gather(struct pg_arena *a, struct iovec *iov, unsigned max_iov
 		iov[n].iov_len = r->len;
 		g->taken[n] = r->len;
 		g->bytes += r->len;
-		g->last_seq = r->last_seq;
 		n++;
 	}
 	g->ranges = n;
@@ -392,7 +415,7 @@ void pg_arena_written(struct pg_arena *a, const struct pg_arena_gather *g)
 		struct range *r = &a->ring[a->rhead];
 		struct block *b = &a->blocks[r->block];
 
-		PG_ASSERT(a->rcount > 0 && r->block != CUT_BLOCK && r->len >= g->taken[k]);
+		PG_ASSERT(a->rcount > 0 && r->len >= g->taken[k]);
 		PG_ASSERT(b->written == r->off);
 		b->written += g->taken[k];
 		r->off += g->taken[k];
@@ -407,18 +430,6 @@ void pg_arena_written(struct pg_arena *a, const struct pg_arena_gather *g)
 		if (r->block != a->head)
 			maybe_free(a, r->block);
 	}
-}
-
-bool pg_arena_pop_cut(struct pg_arena *a, uint64_t *seq)
-{
-	struct range *r = &a->ring[a->rhead];
-
-	if (a->rcount == 0 || r->block != CUT_BLOCK)
-		return false;
-	*seq = r->last_seq;
-	a->rhead = (a->rhead + 1) % PG_ARENA_RANGES;
-	a->rcount--;
-	return true;
 }
 
 bool pg_arena_idle(const struct pg_arena *a)

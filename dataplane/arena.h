@@ -12,14 +12,18 @@
  *
  * Memory bound: segments <= 2 * ceil(max_live / segment) + 4, large blocks <= 1.5 * max_live.
  * With live bytes <= max_live, a full pool always holds a written sealed segment at most half
- * live, so cleaning frees at least half a segment (pigeonhole; see arena.c).
+ * live, so cleaning frees at least half a segment (pigeonhole; see arena.c). Several arenas
+ * (the store's shards) may share a soft budget of segments: past it an arena cleans one of
+ * its own segments instead of growing whenever one is at most half live (arena.c, SHARED
+ * BUDGET), so together they stay near one arena's bound although each may reach its own.
  *
- * Not thread-safe: the store calls it under its lock, except that the committer may read
- * the bytes of gathered ranges without the lock until it calls pg_arena_written().
+ * Not thread-safe: the store calls it under its shard's lock, except that the committer may
+ * read the bytes of gathered ranges without the lock until it calls pg_arena_written().
  */
 #ifndef PG_ARENA_H
 #define PG_ARENA_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -33,8 +37,10 @@ enum {
 };
 
 struct pg_arena_config {
-	uint32_t segment_size; /* power of two, PG_ARENA_SEGMENT_MIN .. _MAX */
-	uint64_t max_live;     /* the live-byte bound the store enforces */
+	uint32_t segment_size;	  /* power of two, PG_ARENA_SEGMENT_MIN .. _MAX */
+	uint64_t max_live;	  /* the live-byte bound the store enforces */
+	_Atomic uint32_t *budget; /* segments of all arenas sharing a budget; NULL: none */
+	uint32_t budget_soft;	  /* past it, clean a half-live segment rather than grow */
 };
 
 /* Counters, read under the store lock. */
@@ -50,10 +56,10 @@ struct pg_arena_stats {
 /* What the committer took: written back with pg_arena_written(). */
 struct pg_arena_gather {
 	unsigned ranges;
-	bool limited; /* stopped by max_iov or max_bytes with more queued before a cut */
+	bool limited; /* stopped by max_iov or max_bytes with more queued */
 	uint64_t bytes;
-	uint64_t last_seq; /* seq of the last entry gathered */
-	uint32_t taken[PG_ARENA_RANGES];
+	uint32_t taken[PG_ARENA_RANGES]; /* bytes taken of each range; the caller may lower the
+					  * last one it keeps, and the count, before written */
 };
 
 struct pg_arena;
@@ -63,11 +69,12 @@ int pg_arena_create(const struct pg_arena_config *c, struct pg_arena **out);
 /* Frees every block. NULL is fine. */
 void pg_arena_destroy(struct pg_arena *a);
 
-/* Allocates size bytes (a multiple of 8, > 0) for one entry. seq != 0 queues the bytes for
- * the log as the entry with that sequence number; seq 0 marks them written (replay).
- * 0; -ENOSPC when the pool is full and a segment must be cleaned; -EBUSY when only the
- * committer can make room (ranges queue full, large-block bound, nothing cleanable). */
-int pg_arena_alloc(struct pg_arena *a, uint32_t size, uint64_t seq, uint32_t *block, uint8_t **ptr);
+/* Allocates size bytes (a multiple of 8, > 0) for one entry. queue: the bytes are queued for
+ * the log after everything queued before; otherwise they are marked written (replay).
+ * 0; -ENOSPC when the pool is full (or past the shared budget) and a segment must be cleaned;
+ * -EBUSY when only the committer can make room (ranges queue full, large-block bound, nothing
+ * cleanable). */
+int pg_arena_alloc(struct pg_arena *a, uint32_t size, bool queue, uint32_t *block, uint8_t **ptr);
 /* Marks size bytes of block dead (an entry replaced, expired or moved). Cannot fail. */
 void pg_arena_release(struct pg_arena *a, uint32_t block, uint32_t size);
 
@@ -80,17 +87,14 @@ int pg_arena_clean_begin(struct pg_arena *a, uint32_t *victim, const uint8_t **b
 /* Ends cleaning: the victim (now without live bytes) becomes the reserve. Cannot fail. */
 void pg_arena_clean_end(struct pg_arena *a, uint32_t victim);
 
-/* Inserts a rotation cut after everything queued so far (entries up to seq). 0 or -EBUSY. */
-int pg_arena_cut(struct pg_arena *a, uint64_t seq);
-/* Gathers queued ranges up to the next cut, at most max_iov of them and max_bytes (a range is
- * never split), into iov. Returns how many iovecs were filled. */
+/* Gathers queued ranges, at most max_iov of them and max_bytes (a range is never split), into
+ * iov. Returns how many iovecs were filled. */
 unsigned pg_arena_gather(struct pg_arena *a, struct iovec *iov, unsigned max_iov,
 			 uint64_t max_bytes, struct pg_arena_gather *g);
-/* Marks what pg_arena_gather took as written; blocks that are all dead become free. */
+/* Marks what pg_arena_gather took as written (g->ranges ranges, taken[k] bytes from the front
+ * of each; only the last may be short); blocks that are all dead become free. */
 void pg_arena_written(struct pg_arena *a, const struct pg_arena_gather *g);
-/* True (and pops it) when the next queued item is a cut; *seq is its sequence number. */
-bool pg_arena_pop_cut(struct pg_arena *a, uint64_t *seq);
-/* True when nothing is queued (no range and no cut). */
+/* True when nothing is queued. */
 bool pg_arena_idle(const struct pg_arena *a);
 
 /* Fills the counters. */

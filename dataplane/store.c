@@ -1,22 +1,25 @@
 /*
  * store.c - the record store's front: puts by the conflict order, gets, enumeration, expiry,
- * events, limits, and the store's life cycle. Persistence is in store_commit.c (group
- * commit), store_compact.c (compaction, export, import) and store_recover.c (open, replay).
+ * events and limits. Persistence is in store_commit.c (group commit), store_compact.c
+ * (compaction, export, import), store_recover.c (replay); the life cycle in store_open.c.
  *
- * A put decodes and validates the record outside the lock, then under it: looks the key up,
- * applies the conflict order (an older or equal copy is PG_E_STALE; a newer one must pass
- * pg_record_check_update), checks the record and byte bounds, copies the record once into an
- * arena entry that is also its log entry, gives it the next sequence number (its ticket) and
- * queues it for the committer. So the log order is exactly the order changes were applied,
- * which is what makes replay reproduce the state.
+ * A put decodes and validates the record outside any lock (pg_store_put; a dataplane worker
+ * has done so already and calls pg_store_put_decoded), then under the lock of the key's shard
+ * (store_impl.h, SHARDS): looks the key up, applies the conflict order (an older or equal copy
+ * is PG_E_STALE; a newer one must pass pg_record_check_update), reserves its growth against
+ * the record and byte bounds, copies the record once into an arena entry that is also its log
+ * entry, gives it the next sequence number (its ticket) and queues it for the committer. So
+ * the changes of each record reach the log in the order they were applied, which is what
+ * makes replay reproduce the state.
  *
- * Expiry: each record's slot is a timer on the wheel at its expiration; pg_store_expire
- * advances the wheel. An expired record is logged as a REMOVE entry (so a reopen does not
- * resurrect it even before the next compaction; the next snapshot simply lacks it). With the
- * graph's "defer expiration" flag set and the graph not connected, pg_store_expire does
- * nothing; on reconnection the backlog (every record whose time passed meanwhile) expires at
- * the next pg_store_expire call, earliest tick first, `max` per call, each with its EXPIRED
- * event. Tombstones expire like any record, with an EXPIRED event of their own.
+ * Expiry: each record's slot is a timer on its shard's wheel at its expiration;
+ * pg_store_expire advances the wheels together (EXPIRY ACROSS SHARDS below). An expired
+ * record is logged as a REMOVE entry (so a reopen does not resurrect it even before the next
+ * compaction; the next snapshot simply lacks it). With the graph's "defer expiration" flag
+ * set and the graph not connected, pg_store_expire does nothing; on reconnection the backlog
+ * (every record whose time passed meanwhile) expires at the next pg_store_expire call,
+ * earliest tick first, `max` per call, each with its EXPIRED event. Tombstones expire like
+ * any record, with an EXPIRED event of their own.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -41,6 +44,11 @@ enum {
 /* Set while an event or enumeration callback runs on this thread: it may not re-enter. */
 static __thread bool in_callback;
 #define API_ENTER() PG_ASSERT(!in_callback)
+
+bool store_in_callback(void)
+{
+	return in_callback;
+}
 
 void pg_store_config_default(struct pg_store_config *c)
 {
@@ -68,81 +76,114 @@ static void emit(struct pg_store *s, enum pg_store_event_kind kind, struct pg_ke
 	in_callback = false;
 }
 
-/* Decodes the stored copy of entry i; it was validated when stored. */
-static void stored_view(struct pg_store *s, uint32_t i, struct pg_record *r)
+void store_lock_all(struct pg_store *s)
 {
-	const struct pg_index_entry *e = &s->index.e[i];
+	for (unsigned k = 0; k < STORE_SHARDS; k++)
+		pthread_mutex_lock(&s->shard[k].lock);
+}
+
+void store_unlock_all(struct pg_store *s)
+{
+	for (unsigned k = STORE_SHARDS; k-- > 0;)
+		pthread_mutex_unlock(&s->shard[k].lock);
+}
+
+uint64_t store_count(const struct pg_store *s)
+{
+	uint64_t n = 0;
+
+	for (unsigned k = 0; k < STORE_SHARDS; k++)
+		n += s->shard[k].index.count;
+	return n;
+}
+
+/* Wakes the committer if it waits for work. Called after a shard lock was released: the
+ * entries it queued took their numbers before (seq_cst on both sides: either the committer,
+ * which sets committer_idle before it reads appended_seq, sees the new number, or this load
+ * sees it idle). */
+static void kick(struct pg_store *s)
+{
+	if (!atomic_load(&s->committer_idle))
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (atomic_load(&s->committer_idle))
+		pthread_cond_signal(&s->commit_cv);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Decodes the stored copy of entry i; it was validated when stored. */
+static void stored_view(struct pg_store *s, struct store_shard *sh, uint32_t i, struct pg_record *r)
+{
+	const struct pg_index_entry *e = &sh->index.e[i];
 
 	PG_ASSERT(pg_record_decode(e->ent + PG_LOG_ENTRY_HDR, e->body_len, &s->lim, r) == 0);
 }
 
-static int clean_one(struct pg_store *s);
+static int clean_one(struct pg_store *s, struct store_shard *sh);
 
-/* Allocates an entry, cleaning a segment when the pool is full, and gives it the next
- * sequence number (0 while replaying: replayed entries are already in the log). */
-static int entry_alloc(struct pg_store *s, uint32_t size, uint64_t *seq, uint32_t *block,
-		       uint8_t **ent)
+/* The next log sequence number. Under the shard lock, after the entry's bytes were queued in
+ * its arena, before it is sealed (SHARDS in store_impl.h); 0 while replaying. */
+static uint64_t next_seq(struct pg_store *s)
+{
+	return s->replaying ? 0 : atomic_fetch_add(&s->appended_seq, 1) + 1;
+}
+
+/* Allocates an entry in the shard's arena, cleaning a segment when the pool is full, and
+ * gives it the next sequence number (0 while replaying: replayed entries are in the log). */
+static int entry_alloc(struct pg_store *s, struct store_shard *sh, uint32_t size, uint64_t *seq,
+		       uint32_t *block, uint8_t **ent)
 {
 	for (int tries = 0; tries < 3; tries++) {
-		uint64_t q = s->replaying ? 0 : s->appended_seq + 1;
-		int err = pg_arena_alloc(s->arena, size, q, block, ent);
+		int err = pg_arena_alloc(sh->arena, size, !s->replaying, block, ent);
 
 		if (err == 0) {
-			*seq = q;
-			if (q) {
-				s->appended_seq = q;
-				if (s->committer_idle) {
-					s->committer_idle = false;
-					pthread_cond_signal(&s->commit_cv);
-				}
-			}
+			*seq = next_seq(s);
 			return 0;
 		}
 		if (err != -ENOSPC)
 			return err;
-		if ((err = clean_one(s)))
+		if ((err = clean_one(s, sh)))
 			return err;
 	}
 	return -EBUSY;
 }
 
-/* Moves the live entries of the emptiest written segment into the reserve (arena.c). Each
- * moved entry is logged again under a new sequence number: replay sees a copy equal to the
- * one it holds and keeps it. */
-static int clean_one(struct pg_store *s)
+/* Moves the live entries of the shard's emptiest written segment into its reserve (arena.c).
+ * Each moved entry is logged again under a new sequence number: replay sees a copy equal to
+ * the one it holds and keeps it. */
+static int clean_one(struct pg_store *s, struct store_shard *sh)
 {
 	const uint8_t *base;
 	uint32_t victim, used, off = 0;
 	int err;
 
-	if ((err = pg_arena_clean_begin(s->arena, &victim, &base, &used)))
+	if ((err = pg_arena_clean_begin(sh->arena, &victim, &base, &used)))
 		return err;
 	while (off < used) {
 		const uint8_t *ent = base + off;
 		uint32_t len = load_le32(ent), size = (uint32_t)pg_log_entry_size(len), block, i;
-		uint64_t q = s->replaying ? 0 : s->appended_seq + 1;
 		uint8_t *to;
+		uint64_t q;
 
 		off += size;
 		if (ent[PG_LOG_ENTRY_KIND_OFF] != PG_LOG_PUT) /* a REMOVE is dead in memory */
 			continue;
-		i = pg_index_find(&s->index,
+		i = pg_index_find(&sh->index,
 				  pg_record_key_encoded(s->graph_key, ent + PG_LOG_ENTRY_HDR));
-		if (i == PG_INDEX_NONE || s->index.e[i].ent != ent)
+		if (i == PG_INDEX_NONE || sh->index.e[i].ent != ent)
 			continue;
 		/* the reserve was empty and the victim's live bytes fit in one segment */
-		PG_ASSERT(pg_arena_alloc(s->arena, size, q, &block, &to) == 0);
+		PG_ASSERT(pg_arena_alloc(sh->arena, size, !s->replaying, &block, &to) == 0);
+		q = next_seq(s);
 		memcpy(to, ent, size);
 		pg_log_entry_seal(to, PG_LOG_PUT, len, q,
 				  pg_log_body_hash(to + PG_LOG_ENTRY_HDR, len, s->graph_key));
-		if (q)
-			s->appended_seq = q;
-		pg_arena_release(s->arena, victim, size);
-		s->index.e[i].ent = to;
-		s->index.e[i].block = block;
-		s->st.relocated++;
+		pg_arena_release(sh->arena, victim, size);
+		sh->index.e[i].ent = to;
+		sh->index.e[i].block = block;
+		sh->st.relocated++;
 	}
-	pg_arena_clean_end(s->arena, victim);
+	pg_arena_clean_end(sh->arena, victim);
 	return 0;
 }
 
@@ -153,20 +194,48 @@ static int full(struct pg_store *s, uint64_t *counter)
 	return PG_E_STORE_FULL;
 }
 
-static void schedule(struct pg_store *s, uint32_t i, uint64_t expires_us)
+static void schedule(struct store_shard *sh, uint32_t i, uint64_t expires_us)
 {
 	if (expires_us == PG_TIME_INFINITE)
-		pg_wheel_cancel(s->wheel, i);
+		pg_wheel_cancel(sh->wheel, i);
 	else
-		pg_wheel_schedule(s->wheel, i, expires_us);
+		pg_wheel_schedule(sh->wheel, i, expires_us);
 }
 
-int store_put_locked(struct pg_store *s, const struct pg_record *r, const uint8_t *raw,
-		     uint32_t len, uint64_t *seqp)
+/* Reserves the growth of a put against the global bounds: one more record (new), grow more
+ * bytes. Exact under concurrency: a reservation over a bound is taken back. 0 or
+ * PG_E_STORE_FULL (counted). */
+static int bounds_reserve(struct pg_store *s, struct store_shard *sh, bool new, uint64_t grow)
 {
-	struct pg_key key = pg_record_key_of(s->graph_key, r);
+	/* counts only: they order nothing else, the shard locks do */
+	if (new &&atomic_fetch_add_explicit(&s->records, 1, memory_order_relaxed) >=
+	    s->max_records) {
+		atomic_fetch_sub_explicit(&s->records, 1, memory_order_relaxed);
+		return full(s, &sh->st.full_records);
+	}
+	if (grow && atomic_fetch_add_explicit(&s->live_bytes, grow, memory_order_relaxed) + grow >
+			s->max_bytes) {
+		atomic_fetch_sub_explicit(&s->live_bytes, grow, memory_order_relaxed);
+		if (new)
+			atomic_fetch_sub_explicit(&s->records, 1, memory_order_relaxed);
+		return full(s, &sh->st.full_bytes);
+	}
+	return 0;
+}
+
+static void bounds_release(struct pg_store *s, bool new, uint64_t shrink)
+{
+	if (new)
+		atomic_fetch_sub_explicit(&s->records, 1, memory_order_relaxed);
+	if (shrink)
+		atomic_fetch_sub_explicit(&s->live_bytes, shrink, memory_order_relaxed);
+}
+
+int store_put_locked(struct pg_store *s, struct store_shard *sh, struct pg_key key,
+		     const struct pg_record *r, const uint8_t *raw, uint32_t len, uint64_t *seqp)
+{
 	uint64_t size = pg_log_entry_size(len), old = 0, seq, ch;
-	uint32_t i = pg_index_find(&s->index, key), block;
+	uint32_t i = pg_index_find(&sh->index, key), block;
 	bool had = i != PG_INDEX_NONE, was_live = false;
 	struct pg_index_entry *e;
 	struct pg_record prev;
@@ -174,23 +243,22 @@ int store_put_locked(struct pg_store *s, const struct pg_record *r, const uint8_
 	int err;
 
 	if (had) {
-		stored_view(s, i, &prev);
+		stored_view(s, sh, i, &prev);
 		if (pg_record_order(r, &prev) <= 0)
 			return PG_E_STALE;
 		if ((err = pg_record_check_update(&prev, r)))
 			return err;
-		old = pg_log_entry_size(s->index.e[i].body_len);
+		old = pg_log_entry_size(sh->index.e[i].body_len);
 		was_live = !(prev.flags & PG_RECORD_DELETED);
-	} else if (s->index.count >= s->max_records) {
-		return full(s, &s->st.full_records);
 	}
-	if (s->live_bytes - old + size > s->max_bytes)
-		return full(s, &s->st.full_bytes);
-	if ((err = pg_index_reserve(&s->index)))
+	if ((err = bounds_reserve(s, sh, !had, size > old ? size - old : 0)))
 		return err;
 	/* may clean, moving entries (prev's too): only slot numbers stay valid across it */
-	if ((err = entry_alloc(s, (uint32_t)size, &seq, &block, &ent)))
+	if ((err = pg_index_reserve(&sh->index)) ||
+	    (err = entry_alloc(s, sh, (uint32_t)size, &seq, &block, &ent))) {
+		bounds_release(s, !had, size > old ? size - old : 0);
 		return err;
+	}
 	if (raw)
 		memcpy(ent + PG_LOG_ENTRY_HDR, raw, len);
 	else
@@ -199,13 +267,12 @@ int store_put_locked(struct pg_store *s, const struct pg_record *r, const uint8_
 			  pg_log_body_hash(ent + PG_LOG_ENTRY_HDR, len, s->graph_key));
 	ch = pg_index_creator_hash(r->creator, r->creator_len);
 	if (had) {
-		e = &s->index.e[i];
-		pg_arena_release(s->arena, e->block, (uint32_t)old);
-		s->live_bytes -= old;
-		pg_index_relink(&s->index, i, PG_INDEX_BY_CREATOR, ch);
+		e = &sh->index.e[i];
+		pg_arena_release(sh->arena, e->block, (uint32_t)old);
+		pg_index_relink(&sh->index, i, PG_INDEX_BY_CREATOR, ch);
 	} else {
-		i = pg_index_insert(&s->index, key, pg_index_type_hash(&r->type), ch);
-		e = &s->index.e[i];
+		i = pg_index_insert(&sh->index, key, pg_index_type_hash(&r->type), ch);
+		e = &sh->index.e[i];
 	}
 	e->ent = ent;
 	e->block = block;
@@ -214,29 +281,29 @@ int store_put_locked(struct pg_store *s, const struct pg_record *r, const uint8_
 	e->flags = r->flags;
 	if (!had || e->expires_us != r->expires_us) {
 		e->expires_us = r->expires_us;
-		schedule(s, i, r->expires_us);
+		schedule(sh, i, r->expires_us);
 	}
-	s->live_bytes += size;
+	bounds_release(s, false, old > size ? old - size : 0);
 	*seqp = seq;
 	if (s->replaying)
 		return 0;
 	if (r->flags & PG_RECORD_DELETED) {
-		s->st.deleted++;
+		sh->st.deleted++;
 		emit(s, PG_STORE_DELETED, key, r, seq);
 	} else if (was_live) {
-		s->st.updated++;
+		sh->st.updated++;
 		emit(s, PG_STORE_UPDATED, key, r, seq);
 	} else {
-		s->st.added++;
+		sh->st.added++;
 		emit(s, PG_STORE_ADDED, key, r, seq);
 	}
 	return 0;
 }
 
-int store_remove_locked(struct pg_store *s, uint32_t i, bool from_wheel)
+int store_remove_locked(struct pg_store *s, struct store_shard *sh, uint32_t i, bool from_wheel)
 {
 	uint8_t body[PG_LOG_REMOVE_LEN], *ent;
-	struct pg_index_entry *e = &s->index.e[i];
+	struct pg_index_entry *e = &sh->index.e[i];
 	uint64_t size = pg_log_entry_size(e->body_len), seq;
 	struct pg_record r;
 	uint32_t block;
@@ -247,36 +314,96 @@ int store_remove_locked(struct pg_store *s, uint32_t i, bool from_wheel)
 		store_le64(body + 8, e->key.hi);
 		store_le32(body + 16, e->version);
 		store_le32(body + 20, PG_LOG_EXPIRED);
-		if ((err = entry_alloc(s, (uint32_t)pg_log_entry_size(sizeof(body)), &seq, &block,
-				       &ent)))
+		if ((err = entry_alloc(s, sh, (uint32_t)pg_log_entry_size(sizeof(body)), &seq,
+				       &block, &ent)))
 			return err;
 		memcpy(ent + PG_LOG_ENTRY_HDR, body, sizeof(body));
 		pg_log_entry_seal(ent, PG_LOG_REMOVE, sizeof(body), seq,
 				  pg_log_body_hash(body, sizeof(body), s->graph_key));
 		/* a REMOVE entry is only for the log: dead in memory from the start */
-		pg_arena_release(s->arena, block, (uint32_t)pg_log_entry_size(sizeof(body)));
-		e = &s->index.e[i]; /* cleaning may have moved the entry */
-		stored_view(s, i, &r);
+		pg_arena_release(sh->arena, block, (uint32_t)pg_log_entry_size(sizeof(body)));
+		e = &sh->index.e[i]; /* cleaning may have moved the entry */
+		stored_view(s, sh, i, &r);
 		emit(s, PG_STORE_EXPIRED, e->key, &r, seq);
 	}
-	pg_arena_release(s->arena, e->block, (uint32_t)size);
-	s->live_bytes -= size;
+	pg_arena_release(sh->arena, e->block, (uint32_t)size);
+	bounds_release(s, true, size);
 	if (!from_wheel)
-		pg_wheel_cancel(s->wheel, i);
-	pg_index_remove(&s->index, i);
+		pg_wheel_cancel(sh->wheel, i);
+	pg_index_remove(&sh->index, i);
 	return 0;
 }
 
-int store_expire_fire(void *arg, uint32_t id, uint64_t when_us)
+/*
+ * EXPIRY ACROSS SHARDS
+ *
+ * Each shard has its own wheel, yet what is due must expire earliest first over the whole
+ * store (a deferred backlog with a bound per call). So the due timers are taken from each
+ * wheel a batch at a time (taking them unschedules them) and merged by expiration time;
+ * what is left in the batches when the bound is reached, or a removal refuses, is scheduled
+ * again. Every shard lock is held throughout.
+ */
+enum { DUE_BATCH = 64 };
+
+struct due {
+	uint32_t id[DUE_BATCH];
+	unsigned n, pos;
+	bool dry; /* the wheel has nothing more due */
+};
+
+static int due_take(void *arg, uint32_t id, uint64_t when_us)
 {
-	struct pg_store *s = arg;
-	int err;
+	struct due *d = arg;
 
 	(void)when_us;
-	if ((err = store_remove_locked(s, id, true)))
-		return err;
-	s->st.expired++;
+	d->id[d->n++] = id;
 	return 0;
+}
+
+/* The expiration of the next due timer of shard k (refilling its batch), or UINT64_MAX. */
+static uint64_t due_head(struct pg_store *s, struct due *d, unsigned k, uint64_t now_us)
+{
+	struct store_shard *sh = &s->shard[k];
+
+	if (d->pos == d->n && !d->dry) {
+		d->n = d->pos = 0;
+		d->dry = pg_wheel_advance(sh->wheel, now_us, DUE_BATCH, due_take, d) < DUE_BATCH;
+	}
+	return d->pos < d->n ? sh->index.e[d->id[d->pos]].expires_us : UINT64_MAX;
+}
+
+uint64_t store_expire_all(struct pg_store *s, uint64_t now_us, uint64_t max)
+{
+	struct due due[STORE_SHARDS];
+	uint64_t n = 0;
+
+	for (unsigned k = 0; k < STORE_SHARDS; k++)
+		due[k] = (struct due){ .n = 0 };
+	while (max == 0 || n < max) {
+		uint64_t best_at = UINT64_MAX;
+		unsigned best = 0;
+
+		for (unsigned k = 0; k < STORE_SHARDS; k++) {
+			uint64_t at = due_head(s, &due[k], k, now_us);
+
+			if (at < best_at)
+				best_at = at, best = k;
+		}
+		if (best_at == UINT64_MAX)
+			break;
+		if (store_remove_locked(s, &s->shard[best], due[best].id[due[best].pos], true))
+			break; /* it stays due: scheduled again below */
+		due[best].pos++;
+		n++;
+	}
+	for (unsigned k = 0; k < STORE_SHARDS; k++) {
+		struct store_shard *sh = &s->shard[k];
+
+		for (unsigned p = due[k].pos; p < due[k].n; p++)
+			pg_wheel_schedule(sh->wheel, due[k].id[p],
+					  sh->index.e[due[k].id[p]].expires_us);
+	}
+	return n;
 }
 
 /* Waits on cv for at most us microseconds (spurious wake-ups are the caller's loop). */
@@ -291,54 +418,85 @@ static void cv_wait_us(pthread_cond_t *cv, pthread_mutex_t *m, uint64_t us)
 
 void store_wait_room(struct pg_store *s)
 {
+	pthread_mutex_lock(&s->lock);
 	s->st.busy_waits++;
 	s->flush = true;
 	pthread_cond_signal(&s->commit_cv);
 	cv_wait_us(&s->room_cv, &s->lock, 2ull * s->interval_us);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Waits (no shard lock held) while an import is being applied, up to two intervals. */
+static void wait_import(struct pg_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (atomic_load(&s->importing)) /* cleared under s->lock: no wake-up is lost */
+		cv_wait_us(&s->import_cv, &s->lock, 2ull * s->interval_us);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* True when expiration is held back (the flag set and the graph not connected). */
+static bool deferred(struct pg_store *s)
+{
+	return atomic_load_explicit(&s->defer, memory_order_relaxed) &&
+	       !atomic_load_explicit(&s->connected, memory_order_relaxed);
 }
 
 static int put_wait(struct pg_store *s, const struct pg_record *r, const uint8_t *raw, uint32_t len,
-		    uint64_t *ticket)
+		    bool decoded, uint64_t *ticket)
 {
+	struct pg_key key = pg_record_key_of(s->graph_key, r);
+	struct store_shard *sh = store_shard_of(s, key);
 	uint64_t seq = 0;
 	int err;
 
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&sh->lock);
+	sh->st.decoded += decoded;
 	/* A copy that expired already (a late flood, a stale peer) would be stored only to be
 	 * removed at the next tick -- or, after its key was forgotten, come back as ADDED. */
-	if (r->expires_us <= s->clock_us && !(s->defer && !s->connected)) {
-		s->st.expired_refused++;
-		pthread_mutex_unlock(&s->lock);
+	if (r->expires_us <= atomic_load_explicit(&s->clock_us, memory_order_relaxed) &&
+	    !deferred(s)) {
+		sh->st.expired_refused++;
+		pthread_mutex_unlock(&sh->lock);
 		return PG_E_RECORD_EXPIRED;
 	}
 	for (unsigned tries = 0;; tries++) {
-		if ((err = s->io_err))
+		bool importing;
+
+		if ((err = atomic_load(&s->io_err)))
 			break;
-		if (!s->importing) {
-			err = store_put_locked(s, r, raw, len, &seq);
+		/* set with every shard lock held: read under ours, it cannot change to true */
+		importing = atomic_load(&s->importing);
+		if (!importing) {
+			err = store_put_locked(s, sh, key, r, raw, len, &seq);
 			if (err != -EBUSY)
 				break;
 		}
 		if (tries == BUSY_TRIES) {
-			s->st.full_busy++;
+			sh->st.full_busy++;
 			err = PG_E_STORE_FULL;
 			break;
 		}
 		/* an import is being applied and must not be interleaved (store_compact.c), or
 		 * the arena is full of bytes the committer has not written yet */
-		if (s->importing)
-			cv_wait_us(&s->import_cv, &s->lock, 2ull * s->interval_us);
+		pthread_mutex_unlock(&sh->lock);
+		if (importing)
+			wait_import(s);
 		else
 			store_wait_room(s);
+		pthread_mutex_lock(&sh->lock);
 	}
 	if (err == PG_E_STALE)
-		s->st.stale++;
+		sh->st.stale++;
 	else if (err && err != PG_E_STORE_FULL)
-		s->st.rejected++;
-	pthread_mutex_unlock(&s->lock);
-	if (!err && ticket)
+		sh->st.rejected++;
+	pthread_mutex_unlock(&sh->lock);
+	if (err)
+		return err;
+	kick(s);
+	if (ticket)
 		*ticket = seq;
-	return err;
+	return 0;
 }
 
 int pg_store_put(struct pg_store *s, const uint8_t *rec, size_t len, uint64_t *ticket)
@@ -355,7 +513,18 @@ int pg_store_put(struct pg_store *s, const uint8_t *rec, size_t len, uint64_t *t
 		pthread_mutex_unlock(&s->lock);
 		return err;
 	}
-	return put_wait(s, &r, rec, (uint32_t)len, ticket);
+	return put_wait(s, &r, rec, (uint32_t)len, true, ticket);
+}
+
+int pg_store_put_decoded(struct pg_store *s, const struct pg_record *rec, const uint8_t *raw,
+			 uint32_t len, uint64_t *ticket)
+{
+	API_ENTER();
+	/* the one check that costs nothing: the rest is the caller's decode (see store.h) */
+	PG_ASSERT(raw && len > 0);
+	if (len > s->lim.max_record_size)
+		return PG_E_TOO_LARGE;
+	return put_wait(s, rec, raw, len, false, ticket);
 }
 
 int pg_store_put_record(struct pg_store *s, const struct pg_record *r, uint64_t *ticket)
@@ -367,12 +536,13 @@ int pg_store_put_record(struct pg_store *s, const struct pg_record *r, uint64_t 
 	if ((err = pg_record_validate(r, &s->lim)) ||
 	    (err = pg_attrs_check(r->attrs, r->attrs_len, r->nattrs)))
 		return err;
-	return put_wait(s, r, NULL, (uint32_t)pg_record_encoded_size(r), ticket);
+	return put_wait(s, r, NULL, (uint32_t)pg_record_encoded_size(r), false, ticket);
 }
 
 int pg_store_get(struct pg_store *s, const struct pg_guid *id, const char *creator,
 		 uint16_t creator_len, unsigned flags, uint8_t *out, size_t cap, size_t *len)
 {
+	struct store_shard *sh;
 	struct pg_key key;
 	const struct pg_index_entry *e;
 	uint32_t i;
@@ -382,13 +552,14 @@ int pg_store_get(struct pg_store *s, const struct pg_guid *id, const char *creat
 	if (creator_len > PG_ID_MAX)
 		return PG_E_ID_TOO_LONG;
 	key = pg_record_key(s->graph_key, id, creator, creator_len);
-	pthread_mutex_lock(&s->lock);
-	i = pg_index_find(&s->index, key);
+	sh = store_shard_of(s, key);
+	pthread_mutex_lock(&sh->lock);
+	i = pg_index_find(&sh->index, key);
 	if (i == PG_INDEX_NONE) {
 		err = PG_E_NOT_FOUND;
 		goto out_unlock;
 	}
-	e = &s->index.e[i];
+	e = &sh->index.e[i];
 	if ((e->flags & PG_RECORD_DELETED) && !(flags & PG_STORE_WITH_DELETED)) {
 		err = PG_E_NOT_FOUND;
 		goto out_unlock;
@@ -399,7 +570,7 @@ int pg_store_get(struct pg_store *s, const struct pg_guid *id, const char *creat
 	else
 		memcpy(out, e->ent + PG_LOG_ENTRY_HDR, e->body_len);
 out_unlock:
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&sh->lock);
 	return err;
 }
 
@@ -411,16 +582,16 @@ struct enum_filter {
 };
 
 /* Offers entry i to fn when it passes the filter. Returns fn's verdict (0: go on). */
-static int enum_one(struct pg_store *s, uint32_t i, const struct enum_filter *f,
-		    pg_store_record_fn fn, void *arg, long *n)
+static int enum_one(struct pg_store *s, struct store_shard *sh, uint32_t i,
+		    const struct enum_filter *f, pg_store_record_fn fn, void *arg, long *n)
 {
-	const struct pg_index_entry *e = &s->index.e[i];
+	const struct pg_index_entry *e = &sh->index.e[i];
 	struct pg_record r;
 	int stop;
 
 	if ((e->flags & PG_RECORD_DELETED) && !(f->flags & PG_STORE_WITH_DELETED))
 		return 0;
-	stored_view(s, i, &r);
+	stored_view(s, sh, i, &r);
 	if (f->type && memcmp(&r.type, f->type, sizeof(r.type)) != 0)
 		return 0;
 	if (f->creator &&
@@ -437,26 +608,31 @@ long pg_store_enum(struct pg_store *s, const struct pg_guid *type, const char *c
 		   uint16_t creator_len, unsigned flags, pg_store_record_fn fn, void *arg)
 {
 	struct enum_filter f = { type, creator, creator_len, flags };
+	enum pg_index_list list = type ? PG_INDEX_BY_TYPE : PG_INDEX_BY_CREATOR;
+	uint64_t h = type      ? pg_index_type_hash(type)
+		     : creator ? pg_index_creator_hash(creator, creator_len)
+			       : 0;
+	int stop = 0;
 	long n = 0;
 	uint32_t i;
 
 	API_ENTER();
-	pthread_mutex_lock(&s->lock);
-	if (type || creator) {
-		enum pg_index_list list = type ? PG_INDEX_BY_TYPE : PG_INDEX_BY_CREATOR;
-		uint64_t h =
-		    type ? pg_index_type_hash(type) : pg_index_creator_hash(creator, creator_len);
+	/* every shard held: the walk sees one state of the store, as a single lock did */
+	store_lock_all(s);
+	for (unsigned k = 0; k < STORE_SHARDS && !stop; k++) {
+		struct store_shard *sh = &s->shard[k];
 
-		for (i = pg_index_first(&s->index, list, h); i != PG_INDEX_NONE;
-		     i = s->index.e[i].next[list])
-			if (enum_one(s, i, &f, fn, arg, &n))
-				break;
-	} else {
-		for (i = 0; i < s->index.hwm; i++)
-			if (s->index.e[i].ent && enum_one(s, i, &f, fn, arg, &n))
-				break;
+		if (type || creator) {
+			for (i = pg_index_first(&sh->index, list, h); i != PG_INDEX_NONE && !stop;
+			     i = sh->index.e[i].next[list])
+				stop = enum_one(s, sh, i, &f, fn, arg, &n);
+		} else {
+			for (i = 0; i < sh->index.hwm && !stop; i++)
+				if (sh->index.e[i].ent)
+					stop = enum_one(s, sh, i, &f, fn, arg, &n);
+		}
 	}
-	pthread_mutex_unlock(&s->lock);
+	store_unlock_all(s);
 	return n;
 }
 
@@ -494,7 +670,7 @@ int pg_store_sync(struct pg_store *s)
 
 	API_ENTER();
 	pthread_mutex_lock(&s->lock);
-	uint64_t target = s->appended_seq;
+	uint64_t target = atomic_load(&s->appended_seq);
 
 	while (s->committed_seq < target && !s->io_err) {
 		s->flush = true;
@@ -513,12 +689,18 @@ long pg_store_expire(struct pg_store *s, uint64_t now_us, unsigned max)
 
 	API_ENTER();
 	pthread_mutex_lock(&s->lock);
-	if (now_us > s->clock_us)
-		s->clock_us = now_us;
+	if (now_us > atomic_load(&s->clock_us))
+		atomic_store(&s->clock_us, now_us);
 	/* while an import is applied nothing else may change (store_compact.c): what is due
 	 * now expires at the next call */
-	if (!(s->defer && !s->connected) && !s->io_err && !s->importing)
-		n = (long)pg_wheel_advance(s->wheel, now_us, max, store_expire_fire, s);
+	if (!deferred(s) && !atomic_load(&s->io_err) && !atomic_load(&s->importing)) {
+		store_lock_all(s);
+		n = (long)store_expire_all(s, now_us, max);
+		store_unlock_all(s);
+		s->st.expired += (uint64_t)n;
+		if (n && atomic_load(&s->committer_idle))
+			pthread_cond_signal(&s->commit_cv);
+	}
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
@@ -526,26 +708,22 @@ long pg_store_expire(struct pg_store *s, uint64_t now_us, unsigned max)
 void pg_store_subscribe(struct pg_store *s, pg_store_event_fn fn, void *arg)
 {
 	API_ENTER();
-	pthread_mutex_lock(&s->lock);
+	store_lock_all(s); /* events are emitted under a shard lock */
 	s->event_fn = fn;
 	s->event_arg = arg;
-	pthread_mutex_unlock(&s->lock);
+	store_unlock_all(s);
 }
 
 void pg_store_set_listening(struct pg_store *s, bool listening)
 {
 	API_ENTER();
-	pthread_mutex_lock(&s->lock);
-	s->listening = listening;
-	pthread_mutex_unlock(&s->lock);
+	atomic_store(&s->listening, listening);
 }
 
 void pg_store_set_connected(struct pg_store *s, bool connected)
 {
 	API_ENTER();
-	pthread_mutex_lock(&s->lock);
-	s->connected = connected;
-	pthread_mutex_unlock(&s->lock);
+	atomic_store(&s->connected, connected);
 }
 
 void pg_store_set_notify_fd(struct pg_store *s, int fd)
@@ -559,29 +737,44 @@ void pg_store_set_notify_fd(struct pg_store *s, int fd)
 void pg_store_set_defer_expiration(struct pg_store *s, bool defer)
 {
 	API_ENTER();
-	pthread_mutex_lock(&s->lock);
-	s->defer = defer;
-	pthread_mutex_unlock(&s->lock);
+	atomic_store(&s->defer, defer);
 }
 
 void pg_store_stats_get(struct pg_store *s, struct pg_store_stats *st)
 {
-	struct pg_arena_stats as;
-
 	API_ENTER();
 	pthread_mutex_lock(&s->lock);
-	pg_arena_stats(s->arena, &as);
+	store_lock_all(s);
 	*st = s->st;
-	st->records = s->index.count;
-	st->live_bytes = s->live_bytes;
-	st->arena_bytes = as.bytes;
-	st->arena_segments = as.segments;
-	st->cleaned_segments = as.cleaned;
-	st->reclaimed_blocks = as.reclaimed;
-	st->appended_seq = s->appended_seq;
+	for (unsigned k = 0; k < STORE_SHARDS; k++) {
+		const struct store_shard *sh = &s->shard[k];
+		const struct store_shard_stats *c = &sh->st;
+		struct pg_arena_stats as;
+
+		pg_arena_stats(sh->arena, &as);
+		st->records += sh->index.count;
+		st->arena_bytes += as.bytes;
+		st->arena_segments += as.segments;
+		st->cleaned_segments += as.cleaned;
+		st->reclaimed_blocks += as.reclaimed;
+		st->added += c->added;
+		st->updated += c->updated;
+		st->deleted += c->deleted;
+		st->stale += c->stale;
+		st->rejected += c->rejected;
+		st->full_records += c->full_records;
+		st->full_bytes += c->full_bytes;
+		st->full_busy += c->full_busy;
+		st->expired_refused += c->expired_refused;
+		st->relocated += c->relocated;
+		st->decoded += c->decoded;
+	}
+	st->live_bytes = atomic_load(&s->live_bytes);
+	st->appended_seq = atomic_load(&s->appended_seq);
 	st->durable_seq = s->committed_seq;
 	st->log_gen = s->gen;
-	st->io_error = s->io_err;
+	st->io_error = atomic_load(&s->io_err);
+	store_unlock_all(s);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -599,167 +792,4 @@ unsigned pg_store_commits(struct pg_store *s, struct pg_store_commit *out, unsig
 	}
 	pthread_mutex_unlock(&s->lock);
 	return n;
-}
-
-/* ---- life cycle --------------------------------------------------------------------- */
-
-static int check_config(const struct pg_store_config *c)
-{
-	if (!c->dir || !c->graph_id || c->graph_id_len > PG_SNAP_ID_MAX)
-		return -EINVAL;
-	if (pg_record_limits_check(&c->limits))
-		return PG_E_BAD_LIMIT;
-	if (c->max_records == 0 || c->max_records >= (1u << 28) || c->max_bytes == 0 ||
-	    c->commit_interval_us < 100 || c->commit_interval_us > 1000000 || c->tick_us == 0)
-		return PG_E_BAD_LIMIT;
-	return 0;
-}
-
-static int cv_init_mono(pthread_cond_t *cv)
-{
-	pthread_condattr_t a;
-	int err;
-
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	err = pthread_cond_init(cv, &a);
-	pthread_condattr_destroy(&a);
-	return -err;
-}
-
-/* Frees what pg_store_open built; each part may be missing. */
-static void store_free(struct pg_store *s)
-{
-	if (s->logfd >= 0)
-		close(s->logfd);
-	if (s->lockfd >= 0)
-		close(s->lockfd); /* drops the flock */
-	if (s->dirfd >= 0)
-		close(s->dirfd);
-	free(s->iov);
-	free(s->gather);
-	free(s->stage);
-	pg_wheel_destroy(s->wheel);
-	pg_arena_destroy(s->arena);
-	if (s->index.e)
-		pg_index_fini(&s->index);
-	pthread_cond_destroy(&s->commit_cv);
-	pthread_cond_destroy(&s->durable_cv);
-	pthread_cond_destroy(&s->room_cv);
-	pthread_cond_destroy(&s->import_cv);
-	pthread_cond_destroy(&s->compact_cv);
-	pthread_mutex_destroy(&s->compact_lock);
-	pthread_mutex_destroy(&s->lock);
-	free(s);
-}
-
-/* Makes a directory's entry durable: fsync of its parent. 0 or -errno. */
-static int sync_parent(const char *dir)
-{
-	char parent[PATH_MAX];
-	size_t n = strlen(dir);
-	int fd, err = 0;
-
-	if (n >= sizeof(parent))
-		return -ENAMETOOLONG;
-	memcpy(parent, dir, n + 1);
-	while (n > 1 && parent[n - 1] == '/') /* "a/b/" names the same directory as "a/b" */
-		parent[--n] = '\0';
-	fd = open(dirname(parent), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-/* Opens (creating) the directory, takes its lock file and makes the directory durable as
- * found. 0, -EBUSY or -errno. */
-static int open_dir(struct pg_store *s, const char *dir)
-{
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->dirfd < 0)
-		return -errno;
-	s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (s->lockfd < 0)
-		return -errno;
-	if (flock(s->lockfd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? -EBUSY : -errno;
-	/* At every open, not only the one whose mkdir made the directory: a run that crashed
-	 * before its fsyncs left the directory's own entry, or a file it created or renamed in
-	 * it, possibly not durable, and this run builds on both -- it acknowledges records here,
-	 * and recovery deletes the logs a renamed snapshot covers. */
-	if (fsync(s->dirfd) < 0)
-		return -errno;
-	return sync_parent(dir);
-}
-
-int pg_store_open(const struct pg_store_config *c, struct pg_store **out)
-{
-	struct pg_arena_config ac = { .segment_size = c->segment_size, .max_live = c->max_bytes };
-	uint64_t now = c->now_us ? c->now_us : pg_time_now_us();
-	struct pg_store *s;
-	int err;
-
-	API_ENTER();
-	if ((err = check_config(c)))
-		return err;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	s->dirfd = s->lockfd = s->logfd = s->notify_fd = -1;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_mutex_init(&s->compact_lock, NULL);
-	if ((err = cv_init_mono(&s->commit_cv)) || (err = cv_init_mono(&s->durable_cv)) ||
-	    (err = cv_init_mono(&s->room_cv)) || (err = cv_init_mono(&s->import_cv)) ||
-	    (err = cv_init_mono(&s->compact_cv)))
-		goto err_free;
-	s->lim = c->limits;
-	s->graph_id_len = c->graph_id_len;
-	memcpy(s->graph_id, c->graph_id, c->graph_id_len);
-	s->graph_key = pg_graph_key(c->graph_id, c->graph_id_len);
-	s->max_records = c->max_records;
-	s->max_bytes = c->max_bytes;
-	s->interval_us = c->commit_interval_us;
-	s->compact_log_bytes = c->compact_log_bytes;
-	s->defer = c->defer_expiration;
-	s->direct = c->direct_io;
-	if ((err = pg_index_init(&s->index, c->max_records)) ||
-	    (err = pg_arena_create(&ac, &s->arena)) ||
-	    (err = pg_wheel_create(c->max_records, c->tick_us, now, &s->wheel)))
-		goto err_free;
-	s->iov = calloc(STORE_IOV, sizeof(*s->iov));
-	s->gather = calloc(1, sizeof(*s->gather));
-	if (!s->iov || !s->gather) {
-		err = -ENOMEM;
-		goto err_free;
-	}
-	if ((err = open_dir(s, c->dir)))
-		goto err_free;
-	pthread_mutex_lock(&s->lock);
-	s->clock_us = now;
-	err = store_recover(s, now);
-	pthread_mutex_unlock(&s->lock);
-	if (err)
-		goto err_free;
-	if ((err = store_commit_start(s)))
-		goto err_free;
-	*out = s;
-	return 0;
-
-err_free:
-	store_free(s);
-	return err;
-}
-
-void pg_store_close(struct pg_store *s)
-{
-	if (!s)
-		return;
-	API_ENTER();
-	store_commit_stop(s);
-	store_free(s);
 }

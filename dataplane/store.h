@@ -8,10 +8,14 @@
  * the put is acknowledged as stored once pg_store_durable_seq() reaches the ticket, and a
  * store reopened after any crash holds every acknowledged record (or a newer copy).
  *
- * Threads: every function may be called from any thread. One mutex guards the index and the
- * arena; the committer thread writes and fdatasync()s without holding it. Event callbacks
- * run under that mutex, in the order the changes were applied, and must not call back into
- * the store (asserted). Views handed to callbacks are valid only during the call.
+ * Threads: every function may be called from any thread. The records are cut into shards by
+ * key, each behind a mutex of its own, so puts of different keys from several threads run in
+ * parallel; one atomic sequence keeps the log one ordered stream, and the committer thread
+ * merges the shards' entries into it and writes and fdatasync()s without any of their locks
+ * (store_impl.h, SHARDS). Event callbacks run under the record's shard lock, in the order the
+ * changes of that record were applied; callbacks of different records may run at the same
+ * time on different threads, so a subscriber must be thread-safe. They must not call back
+ * into the store (asserted). Views handed to callbacks are valid only during the call.
  */
 #ifndef PG_STORE_H
 #define PG_STORE_H
@@ -81,6 +85,8 @@ struct pg_store_stats {
 	uint64_t replayed, replay_stale, replay_remove_miss, torn_bytes, expired_at_open;
 	uint64_t expired_refused; /* puts of copies already expired (PG_E_RECORD_EXPIRED) */
 	uint64_t notify_misses;	  /* wake-ups the notify fd refused (its counter full) */
+	uint64_t decoded;	  /* records pg_store_put decoded (put_decoded and put_record
+				   * decode none) */
 	int io_error;		  /* sticky: the first write / fdatasync error, 0 if none */
 };
 
@@ -116,6 +122,14 @@ void pg_store_close(struct pg_store *s);
  * import still being applied -- after waiting up to 400 commit intervals); -ENOMEM; or the
  * sticky I/O error. */
 int pg_store_put(struct pg_store *s, const uint8_t *rec, size_t len, uint64_t *ticket);
+/* Stores a record the caller has decoded already -- a dataplane worker decodes each record
+ * once, for its version table and verification -- without decoding it again: rec is the view
+ * pg_record_decode() gave for raw[0..len) with limits no looser than the store's, and raw
+ * stays valid and unchanged during the call. The key comes from rec, the bytes are copied
+ * from raw. Same returns as pg_store_put (PG_E_TOO_LARGE over the store's record size; no
+ * other decode error). A view that is not raw's decoding breaks the store's invariants. */
+int pg_store_put_decoded(struct pg_store *s, const struct pg_record *rec, const uint8_t *raw,
+			 uint32_t len, uint64_t *ticket);
 /* The same for a record view, encoded straight into the arena. Same returns. */
 int pg_store_put_record(struct pg_store *s, const struct pg_record *r, uint64_t *ticket);
 
@@ -125,7 +139,8 @@ int pg_store_put_record(struct pg_store *s, const struct pg_record *r, uint64_t 
 int pg_store_get(struct pg_store *s, const struct pg_guid *id, const char *creator,
 		 uint16_t creator_len, unsigned flags, uint8_t *out, size_t cap, size_t *len);
 /* Walks the records of a type (type may be NULL: any) and/or a creator (NULL: any) through
- * fn, under the store lock. Returns how many records fn saw. */
+ * fn, with every shard locked (one state of the store; puts wait). Returns how many records
+ * fn saw. */
 long pg_store_enum(struct pg_store *s, const struct pg_guid *type, const char *creator,
 		   uint16_t creator_len, unsigned flags, pg_store_record_fn fn, void *arg);
 

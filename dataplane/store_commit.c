@@ -3,19 +3,26 @@
  *
  * GROUP COMMIT
  *
- * Puts append entries to the arena and queue them under the store lock. The committer thread
- * wakes at most once per commit interval (at once when it was idle, or on a flush request),
- * gathers the queued ranges under the lock, then - without the lock - writes one block header
- * and the ranges with writev() and fdatasync()s the file. Back under the lock it marks the
- * ranges written, publishes the block's last sequence number as durable and wakes waiters.
- * Workers keep putting while the disk works, so the next block holds everything that came
- * in meanwhile: the batch grows with the load and the disk sees large sequential writes.
+ * Puts append entries to their shard's arena and queue them under the shard's lock, each
+ * numbered from the store's one sequence (store_impl.h, SHARDS). The committer thread wakes
+ * at most once per commit interval (at once when it was idle, or on a flush request) and
+ * gathers each shard's queued ranges under that shard's lock. Then, without any lock, it
+ * merges them by sequence number into one block in the staging buffer -- entry committed + 1,
+ * + 2, ... from whichever shard holds it, up to the first number no gathered range holds (an
+ * entry being made right now) or the block's byte bound or a rotation cut -- writes it with
+ * its header and fdatasync()s the file. Back under the locks it marks what it took written,
+ * publishes the block's last sequence number as durable and wakes waiters. Workers keep
+ * putting while the disk works, so the next block holds everything that came in meanwhile:
+ * the batch grows with the load and the disk sees large sequential writes.
+ *
+ * The merge copies every entry once into the staging buffer (needed for O_DIRECT anyway):
+ * the shards' entries interleave one by one, too finely for an iovec per run.
  *
  * ROTATION
  *
- * A compaction (store_compact.c) inserts a cut into the queue. On reaching it the committer has
- * already synced everything before it into generation G; it creates G+1 (header and
- * directory entry synced) and appends everything after the cut there.
+ * A compaction (store_compact.c) sets a cut after entry cut_seq. The merge never passes it;
+ * on reaching it the committer has synced everything up to it into generation G, creates
+ * G+1 (header and directory entry synced) and appends everything after the cut there.
  *
  * Write or fdatasync errors are sticky: after a failed fdatasync the kernel may have dropped
  * the dirty pages, so retrying could acknowledge data that is not on disk. The store then
@@ -30,6 +37,7 @@
 #include <unistd.h>
 
 #include "pg_assert.h"
+#include "pg_bytes.h"
 #include "pg_error.h"
 #include "pg_time.h"
 #include "store_impl.h"
@@ -188,33 +196,6 @@ static void record_commit(struct pg_store *s, const struct pg_store_commit *c)
 	s->st.commit_bytes += c->bytes;
 }
 
-/* Writes header, ranges and padding at the file offset: copied into the aligned staging
- * buffer for O_DIRECT, straight from the arena otherwise. */
-static int write_block(struct pg_store *s, uint8_t *hdr, unsigned n, size_t size, uint32_t pad)
-{
-	static const uint8_t zeros[PG_LOG_ALIGN];
-	uint8_t *p;
-	int err;
-
-	if (!s->direct) {
-		s->iov[0] = (struct iovec){ hdr, PG_LOG_BLOCK_HDR };
-		s->iov[n + 1] = (struct iovec){ (void *)zeros, pad };
-		return pwritev_all(s->logfd, s->iov, (int)n + 2, (off_t)s->file_off);
-	}
-	if ((err = stage_reserve(s, size + pad)))
-		return err;
-	p = s->stage;
-	memcpy(p, hdr, PG_LOG_BLOCK_HDR);
-	p += PG_LOG_BLOCK_HDR;
-	for (unsigned i = 1; i <= n; i++) {
-		memcpy(p, s->iov[i].iov_base, s->iov[i].iov_len);
-		p += s->iov[i].iov_len;
-	}
-	memset(p, 0, pad);
-	s->iov[0] = (struct iovec){ s->stage, size + pad };
-	return pwritev_all(s->logfd, s->iov, 1, (off_t)s->file_off);
-}
-
 /* Wakes an event loop waiting on the store (pg_store_set_notify_fd); under the lock. */
 static void notify(struct pg_store *s)
 {
@@ -225,30 +206,102 @@ static void notify(struct pg_store *s)
 		s->st.notify_misses++;
 }
 
-/* Writes and syncs one block of what is queued. Called and returns with the lock held. */
+/* The merge's position in one shard's gathered ranges. */
+struct cursor {
+	unsigned range;
+	uint32_t off;
+};
+
+/* The gathered entry at a cursor, or NULL past the shard's last gathered range. */
+static const uint8_t *cursor_entry(const struct store_shard *sh, const struct cursor *c)
+{
+	if (c->range >= sh->gather->ranges)
+		return NULL;
+	return (const uint8_t *)sh->iov[c->range].iov_base + c->off;
+}
+
+/* Merges the gathered entries from seq first on, in sequence order, up to last_max and
+ * max_bytes (the first entry always goes), copying them to out when it is not NULL.
+ * Returns the bytes taken; *next is the first sequence number not taken, *limited whether
+ * the byte bound stopped it; cur[] ends where each shard's taking stops. */
+static uint64_t merge(struct pg_store *s, uint64_t first, uint64_t last_max, uint64_t max_bytes,
+		      uint8_t *out, struct cursor cur[STORE_SHARDS], uint64_t *next, bool *limited)
+{
+	uint64_t seq = first, bytes = 0;
+
+	*limited = false;
+	for (unsigned k = 0; k < STORE_SHARDS; k++)
+		cur[k] = (struct cursor){ 0, 0 };
+	while (seq <= last_max) {
+		const uint8_t *ent = NULL;
+		unsigned k;
+		uint32_t size;
+
+		for (k = 0; k < STORE_SHARDS; k++) {
+			ent = cursor_entry(&s->shard[k], &cur[k]);
+			if (ent && load_le64(ent + 8) == seq)
+				break;
+		}
+		if (k == STORE_SHARDS)
+			break; /* taken but not yet queued when its shard was gathered */
+		size = (uint32_t)pg_log_entry_size(load_le32(ent));
+		if (bytes && bytes + size > max_bytes) {
+			*limited = true;
+			break;
+		}
+		if (out)
+			memcpy(out + bytes, ent, size);
+		bytes += size;
+		seq++;
+		cur[k].off += size;
+		PG_ASSERT(cur[k].off <= s->shard[k].gather->taken[cur[k].range]);
+		if (cur[k].off == s->shard[k].gather->taken[cur[k].range])
+			cur[k] = (struct cursor){ cur[k].range + 1, 0 };
+	}
+	*next = seq;
+	return bytes;
+}
+
+/* Writes and syncs one block of what is queued. Called and returns with s->lock held. */
 static int commit_block(struct pg_store *s)
 {
-	struct pg_arena_gather *g = s->gather;
 	struct pg_store_commit c = { .start_ns = pg_mono_ns() };
-	uint8_t hdr[PG_LOG_BLOCK_HDR];
+	uint64_t last_max = s->cut_pending ? s->cut_seq : UINT64_MAX, next, bytes;
+	struct cursor cur[STORE_SHARDS];
+	bool limited = false, lim2;
 	uint32_t pad;
 	size_t size;
-	unsigned n;
 	int err = 0;
 
-	n = pg_arena_gather(s->arena, s->iov + 1, STORE_IOV - 2, STORE_BLOCK_BYTES, g);
-	if (n == 0)
-		return 0;
+	for (unsigned k = 0; k < STORE_SHARDS; k++) {
+		struct store_shard *sh = &s->shard[k];
+
+		pthread_mutex_lock(&sh->lock);
+		pg_arena_gather(sh->arena, sh->iov, PG_ARENA_RANGES, STORE_BLOCK_BYTES, sh->gather);
+		pthread_mutex_unlock(&sh->lock);
+		limited |= sh->gather->limited;
+	}
 	c.first_seq = s->committed_seq + 1;
-	c.entries = (uint32_t)(g->last_seq - s->committed_seq);
-	c.bytes = (uint32_t)g->bytes;
-	size = PG_LOG_BLOCK_HDR + g->bytes;
-	pad = (uint32_t)((PG_LOG_ALIGN - size % PG_LOG_ALIGN) % PG_LOG_ALIGN);
-	pg_log_block_header(hdr, s->graph_key, c.first_seq, c.entries, c.bytes, pad);
 	pthread_mutex_unlock(&s->lock);
 
 	/* no lock: puts go on appending behind the gathered ranges, which nobody else touches */
-	err = write_block(s, hdr, n, size, pad);
+	bytes = merge(s, c.first_seq, last_max, STORE_BLOCK_BYTES, NULL, cur, &next, &lim2);
+	if (bytes == 0) {
+		pthread_mutex_lock(&s->lock);
+		return 0;
+	}
+	c.entries = (uint32_t)(next - c.first_seq);
+	c.bytes = (uint32_t)bytes;
+	size = PG_LOG_BLOCK_HDR + bytes;
+	pad = (uint32_t)((PG_LOG_ALIGN - size % PG_LOG_ALIGN) % PG_LOG_ALIGN);
+	if (!(err = stage_reserve(s, size + pad))) {
+		pg_log_block_header(s->stage, s->graph_key, c.first_seq, c.entries, c.bytes, pad);
+		PG_ASSERT(merge(s, c.first_seq, last_max, STORE_BLOCK_BYTES,
+				s->stage + PG_LOG_BLOCK_HDR, cur, &next, &lim2) == bytes);
+		memset(s->stage + size, 0, pad);
+		s->iov[0] = (struct iovec){ s->stage, size + pad };
+		err = pwritev_all(s->logfd, s->iov, 1, (off_t)s->file_off);
+	}
 	s->file_off += size + pad;
 	uint64_t t = pg_mono_ns();
 
@@ -260,8 +313,22 @@ static int commit_block(struct pg_store *s)
 	pthread_mutex_lock(&s->lock);
 	if (err)
 		return err;
-	pg_arena_written(s->arena, g);
-	s->committed_seq = g->last_seq;
+	for (unsigned k = 0; k < STORE_SHARDS; k++) {
+		struct store_shard *sh = &s->shard[k];
+		struct pg_arena_gather *g = sh->gather;
+
+		/* what the merge took: whole ranges before the cursor, part of the one at it */
+		g->ranges = cur[k].range + (cur[k].off ? 1 : 0);
+		if (cur[k].off)
+			g->taken[cur[k].range] = cur[k].off;
+		if (!g->ranges)
+			continue;
+		pthread_mutex_lock(&sh->lock);
+		pg_arena_written(sh->arena, g);
+		pthread_mutex_unlock(&sh->lock);
+	}
+	s->gather_limited = limited || lim2;
+	s->committed_seq = next - 1;
 	/* the entries up to committed_seq are on disk before a reader can see this value */
 	pg_store_release(&s->durable_seq, s->committed_seq);
 	s->log_bytes += size + pad;
@@ -293,8 +360,8 @@ static int rotate(struct pg_store *s)
 
 static void fail(struct pg_store *s, int err)
 {
-	if (!s->io_err)
-		s->io_err = err;
+	if (!atomic_load(&s->io_err))
+		atomic_store(&s->io_err, err);
 	pthread_cond_broadcast(&s->durable_cv);
 	pthread_cond_broadcast(&s->room_cv);
 	notify(s);
@@ -303,17 +370,22 @@ static void fail(struct pg_store *s, int err)
 static void *committer_main(void *arg)
 {
 	struct pg_store *s = arg;
-	uint64_t last = 0, cut;
+	uint64_t last = 0;
 	int err;
 
 	pthread_mutex_lock(&s->lock);
-	while (!s->io_err) {
-		while (pg_arena_idle(s->arena) && !s->stopping) {
-			s->committer_idle = true;
+	while (!atomic_load(&s->io_err)) {
+		for (;;) {
+			/* idle first, then the sequence: a put takes its number, then reads idle
+			 * (kick in store.c), so one of the two sees the other (both seq_cst) */
+			atomic_store(&s->committer_idle, true);
+			if (atomic_load(&s->appended_seq) != s->committed_seq || s->cut_pending ||
+			    s->stopping)
+				break;
 			pthread_cond_wait(&s->commit_cv, &s->lock);
 		}
-		s->committer_idle = false;
-		if (pg_arena_idle(s->arena))
+		atomic_store(&s->committer_idle, false);
+		if (atomic_load(&s->appended_seq) == s->committed_seq && !s->cut_pending)
 			break; /* stopping, and everything is written */
 		/* one commit per interval: the batch gathers meanwhile */
 		while (!s->flush && !s->stopping) {
@@ -331,17 +403,18 @@ static void *committer_main(void *arg)
 			fail(s, err);
 			break;
 		}
-		if (s->gather->limited)
+		if (s->gather_limited)
 			s->flush = true; /* a backlog over one block: write on at once */
-		while (pg_arena_pop_cut(s->arena, &cut)) {
-			PG_ASSERT(cut == s->committed_seq);
+		if (s->cut_pending && s->committed_seq == s->cut_seq) {
 			if ((err = rotate(s))) {
 				fail(s, err);
 				break;
 			}
+			s->cut_pending = false;
 		}
 		if (s->compact_log_bytes && !s->compact_wanted &&
-		    s->log_bytes > s->compact_log_bytes && s->log_bytes > 2 * s->live_bytes) {
+		    s->log_bytes > s->compact_log_bytes &&
+		    s->log_bytes > 2 * atomic_load(&s->live_bytes)) {
 			s->compact_wanted = true;
 			pthread_cond_signal(&s->compact_cv);
 		}

@@ -3,7 +3,8 @@
  *
  * COMPACTION
  *
- * Under the lock: insert a cut after the last entry (seq S) and copy the state into a
+ * Under the store lock and every shard lock: set a cut after the last entry (seq S: with
+ * every shard held, every number up to S belongs to a queued entry) and copy the state into a
  * snapshot image naming log generation G+1. Then, without the lock: write it to `snap.tmp`,
  * fdatasync, rename to `snap`, fsync the directory. The committer, on reaching the cut,
  * syncs generation G and switches to G+1 (store_commit.c). Once both happened, logs below G+1 are
@@ -22,18 +23,19 @@
  * (pg_snap_parse), keys must be distinct, and then, under the lock, every record is checked
  * against the copy held (older or equal ones are skipped, newer ones must pass
  * pg_record_check_update) and against the record and byte bounds, before the first one is
- * applied.
+ * applied -- all with every shard locked, so the check sees one state.
  *
  * Applying may have to wait for the committer to write arena bytes, and waiting releases the
  * lock, yet every verdict of the check must still hold when its record is applied. So while an
- * import applies it is the only change to the records: s->importing makes puts wait (within
+ * import applies it is the only change to the records: s->importing (set while every shard
+ * is locked, so a put that holds its shard lock reads it reliably) makes puts wait (within
  * their usual bound), pg_store_expire leave what is due to its next call, and another import
- * wait its turn. Reads, compaction and the committer go on; none changes a record. The order
- * keeps every step inside the byte bound: first the updates whose entry does not grow, then
- * the rest, so the live bytes fall, then rise to the total the check allowed. Once the first
- * record is applied, only an I/O error (the store refuses everything from then on) or running
- * out of memory can stop the import: the entries are already queued for the log and cannot be
- * taken back.
+ * wait its turn. Each record is applied under its own shard's lock. Reads, compaction and the
+ * committer go on; none changes a record. The order keeps every step inside the byte bound: first
+ * the updates whose entry does not grow, then the rest, so the live bytes fall, then rise to the
+ * total the check allowed. Once the first record is applied, only an I/O error (the store refuses
+ * everything from then on) or running out of memory can stop the import: the entries are already
+ * queued for the log and cannot be taken back.
  *
  * LIMITATIONS: an import never gives up for want of room while the committer has bytes to
  * write, so a disk that stops answering stalls it as it stalls pg_store_sync. A reader (get,
@@ -56,13 +58,13 @@
 #include "pg_time.h"
 #include "store_impl.h"
 
-/* Copies the state into a snapshot image. Under the lock. 0 or -ENOMEM. */
+/* Copies the state into a snapshot image. Every shard locked. 0 or -ENOMEM. */
 static int snapshot_build(struct pg_store *s, uint64_t log_gen, uint64_t seq, uint8_t **bufp,
 			  size_t *lenp)
 {
-	uint64_t count = s->index.count;
-	uint64_t size =
-	    pg_snap_size(s->graph_id_len, count, s->live_bytes - count * PG_LOG_ENTRY_HDR);
+	uint64_t count = store_count(s);
+	uint64_t size = pg_snap_size(s->graph_id_len, count,
+				     atomic_load(&s->live_bytes) - count * PG_LOG_ENTRY_HDR);
 	struct pg_snap_writer w;
 	uint8_t *buf = malloc(size);
 
@@ -70,11 +72,12 @@ static int snapshot_build(struct pg_store *s, uint64_t log_gen, uint64_t seq, ui
 		return -ENOMEM;
 	pg_snap_begin(&w, buf, size, s->graph_id, s->graph_id_len, log_gen, seq, count,
 		      pg_time_now_us());
-	for (uint32_t i = 0; i < s->index.hwm; i++) {
-		const struct pg_index_entry *e = &s->index.e[i];
+	for (unsigned k = 0; k < STORE_SHARDS; k++) {
+		const struct pg_index *x = &s->shard[k].index;
 
-		if (e->ent)
-			pg_snap_add(&w, e->ent + PG_LOG_ENTRY_HDR, e->body_len);
+		for (uint32_t i = 0; i < x->hwm; i++)
+			if (x->e[i].ent)
+				pg_snap_add(&w, x->e[i].ent + PG_LOG_ENTRY_HDR, x->e[i].body_len);
 	}
 	*lenp = pg_snap_end(&w);
 	*bufp = buf;
@@ -140,27 +143,28 @@ int pg_store_compact(struct pg_store *s)
 
 	pthread_mutex_lock(&s->compact_lock);
 	pthread_mutex_lock(&s->lock);
-	if ((err = s->io_err) || (err = s->stopping ? -ESHUTDOWN : 0))
+	if ((err = atomic_load(&s->io_err)) || (err = s->stopping ? -ESHUTDOWN : 0))
 		goto out_unlock;
 	gen = s->gen + 1;
-	if ((err = pg_arena_cut(s->arena, s->appended_seq)))
-		goto out_unlock;
+	/* one compaction at a time, and each waits for its rotation: no cut is pending */
+	PG_ASSERT(!s->cut_pending);
+	store_lock_all(s);
+	s->cut_pending = true;
+	s->cut_seq = atomic_load(&s->appended_seq);
 	/* the cut alone makes a harmless rotation if what follows fails */
-	err = snapshot_build(s, gen, s->appended_seq, &buf, &len);
+	err = snapshot_build(s, gen, s->cut_seq, &buf, &len);
+	store_unlock_all(s);
 	s->flush = true;
-	if (s->committer_idle) {
-		s->committer_idle = false;
-		pthread_cond_signal(&s->commit_cv);
-	}
+	pthread_cond_signal(&s->commit_cv);
 	pthread_mutex_unlock(&s->lock);
 	if (!err)
 		err = write_atomic(s->dirfd, "snap", buf, len);
 	free(buf);
 	pthread_mutex_lock(&s->lock);
-	while (s->gen < gen && !s->io_err)
+	while (s->gen < gen && !atomic_load(&s->io_err))
 		pthread_cond_wait(&s->durable_cv, &s->lock);
 	if (!err && s->gen < gen)
-		err = s->io_err;
+		err = atomic_load(&s->io_err);
 	if (!err) {
 		s->st.compactions++;
 		s->st.snapshot_bytes = len;
@@ -201,9 +205,9 @@ int pg_store_export(struct pg_store *s, const char *path)
 	size_t len = 0;
 	int dfd, err;
 
-	pthread_mutex_lock(&s->lock);
-	err = s->listening ? PG_E_LISTENING : snapshot_build(s, 0, 0, &buf, &len);
-	pthread_mutex_unlock(&s->lock);
+	store_lock_all(s);
+	err = atomic_load(&s->listening) ? PG_E_LISTENING : snapshot_build(s, 0, 0, &buf, &len);
+	store_unlock_all(s);
 	if (err)
 		return err;
 	dfd = open_parent(path);
@@ -260,20 +264,21 @@ static int key_cmp(const void *a, const void *b)
 	return (x->lo > y->lo) - (x->lo < y->lo);
 }
 
-/* Decides every item against the state and the bounds. Under the lock; changes nothing. */
+/* Decides every item against the state and the bounds. Every shard locked; changes nothing. */
 static int import_check(struct pg_store *s, struct import_set *set)
 {
 	uint64_t new_keys = 0, add = 0, sub = 0;
 	struct pg_record prev;
 	int err;
 
-	if (s->listening)
+	if (atomic_load(&s->listening))
 		return PG_E_LISTENING;
-	if (s->io_err)
-		return s->io_err;
+	if ((err = atomic_load(&s->io_err)))
+		return err;
 	for (uint64_t k = 0; k < set->n; k++) {
 		struct import_item *it = &set->items[k];
-		uint32_t i = pg_index_find(&s->index, it->key);
+		struct store_shard *sh = store_shard_of(s, it->key);
+		uint32_t i = pg_index_find(&sh->index, it->key);
 		const struct pg_index_entry *e;
 
 		if (i == PG_INDEX_NONE) {
@@ -281,7 +286,7 @@ static int import_check(struct pg_store *s, struct import_set *set)
 			add += pg_log_entry_size(it->len);
 			continue;
 		}
-		e = &s->index.e[i];
+		e = &sh->index.e[i];
 		PG_ASSERT(
 		    pg_record_decode(e->ent + PG_LOG_ENTRY_HDR, e->body_len, &s->lim, &prev) == 0);
 		if (pg_record_order(&it->rec, &prev) <= 0) {
@@ -294,34 +299,43 @@ static int import_check(struct pg_store *s, struct import_set *set)
 		sub += pg_log_entry_size(e->body_len);
 		it->first = pg_log_entry_size(it->len) <= pg_log_entry_size(e->body_len);
 	}
-	if (s->index.count + new_keys > s->max_records) {
-		s->st.full_records++;
+	if (store_count(s) + new_keys > s->max_records) {
+		s->shard[0].st.full_records++;
 		return PG_E_STORE_FULL;
 	}
-	if (s->live_bytes + add - sub > s->max_bytes) {
-		s->st.full_bytes++;
+	if (atomic_load(&s->live_bytes) + add - sub > s->max_bytes) {
+		s->shard[0].st.full_bytes++;
 		return PG_E_STORE_FULL;
 	}
 	return 0;
 }
 
-/* Puts one checked item, waiting for the committer while it has bytes to write. */
+/* Puts one checked item under its shard's lock, waiting for the committer while it has bytes
+ * to write. */
 static int import_put(struct pg_store *s, const struct import_item *it, uint64_t *seq)
 {
+	struct store_shard *sh = store_shard_of(s, it->key);
 	int err;
 
-	while ((err = store_put_locked(s, &it->rec, it->raw, it->len, seq)) == -EBUSY) {
-		if (s->io_err)
-			return s->io_err;
+	for (;;) {
+		bool idle;
+
+		pthread_mutex_lock(&sh->lock);
+		err = store_put_locked(s, sh, it->key, &it->rec, it->raw, it->len, seq);
+		idle = pg_arena_idle(sh->arena);
+		pthread_mutex_unlock(&sh->lock);
+		if (err != -EBUSY)
+			return err;
+		if ((err = atomic_load(&s->io_err)))
+			return err;
 		/* everything written and still no room: waiting cannot help */
-		if (pg_arena_idle(s->arena))
+		if (idle)
 			return PG_E_STORE_FULL;
 		store_wait_room(s);
 	}
-	return err;
 }
 
-/* Applies the checked items, those that do not grow their entry first. Under the lock, with
+/* Applies the checked items, those that do not grow their entry first. No lock held, with
  * s->importing set. */
 static int import_apply(struct pg_store *s, struct import_set *set, uint64_t *last)
 {
@@ -347,15 +361,22 @@ static int import_locked(struct pg_store *s, struct import_set *set, uint64_t *l
 	int err;
 
 	pthread_mutex_lock(&s->lock);
-	while (s->importing) /* one import at a time */
+	while (atomic_load(&s->importing)) /* one import at a time */
 		pthread_cond_wait(&s->import_cv, &s->lock);
+	store_lock_all(s);
 	err = import_check(s, set);
-	if (!err) {
-		s->importing = true;
-		err = import_apply(s, set, last);
-		s->importing = false;
-		pthread_cond_broadcast(&s->import_cv);
-	}
+	if (!err)
+		atomic_store(&s->importing, true);
+	store_unlock_all(s);
+	pthread_mutex_unlock(&s->lock);
+	if (err)
+		return err;
+	err = import_apply(s, set, last);
+	pthread_mutex_lock(&s->lock);
+	atomic_store(&s->importing, false);
+	pthread_cond_broadcast(&s->import_cv);
+	if (atomic_load(&s->committer_idle))
+		pthread_cond_signal(&s->commit_cv);
 	pthread_mutex_unlock(&s->lock);
 	return err;
 }
@@ -431,11 +452,8 @@ int pg_store_import(struct pg_store *s, const char *path, uint64_t *ticket)
 	size_t len = 0;
 	int err;
 
-	pthread_mutex_lock(&s->lock);
-	err = s->listening ? PG_E_LISTENING : 0;
-	pthread_mutex_unlock(&s->lock);
-	if (err)
-		return err;
+	if (atomic_load(&s->listening))
+		return PG_E_LISTENING;
 	if ((err = import_read(path, max, &buf, &len)))
 		return err;
 	err = pg_snap_parse(buf, len, s->graph_key, &s->lim, NULL, NULL, &info);

@@ -79,12 +79,14 @@ static void unmap_file(struct mapped *m)
 static int apply_snap_record(void *arg, const struct pg_record *r, const uint8_t *raw, uint32_t len)
 {
 	struct pg_store *s = arg;
+	struct pg_key key = pg_record_key_of(s->graph_key, r);
+	struct store_shard *sh = store_shard_of(s, key);
 	uint64_t seq;
 	int err;
 
-	if (pg_index_find(&s->index, pg_record_key_of(s->graph_key, r)) != PG_INDEX_NONE)
+	if (pg_index_find(&sh->index, key) != PG_INDEX_NONE)
 		return PG_E_BAD_FORMAT; /* one record twice */
-	if ((err = store_put_locked(s, r, raw, len, &seq)))
+	if ((err = store_put_locked(s, sh, key, r, raw, len, &seq)))
 		return err;
 	s->st.replayed++;
 	return 0;
@@ -103,7 +105,7 @@ static int load_snapshot(struct pg_store *s, struct pg_snap_info *info)
 		return err;
 	err = pg_snap_parse(m.p, m.len, s->graph_key, &s->lim, apply_snap_record, s, info);
 	if (!err)
-		s->appended_seq = info->seq;
+		atomic_store(&s->appended_seq, info->seq);
 	unmap_file(&m);
 	return err;
 }
@@ -116,18 +118,20 @@ struct replay {
 static int apply_entry(struct replay *rp, const struct pg_log_entry *e)
 {
 	struct pg_store *s = rp->s;
+	struct store_shard *sh;
 	struct pg_record r;
 	struct pg_key key;
 	uint64_t seq;
 	uint32_t i;
 	int err;
 
-	if (e->seq != s->appended_seq + 1)
+	if (e->seq != atomic_load(&s->appended_seq) + 1)
 		return PG_E_BAD_FORMAT;
 	if (e->kind == PG_LOG_PUT) {
 		if ((err = pg_record_decode(e->body, e->len, &s->lim, &r)))
 			return err;
-		err = store_put_locked(s, &r, e->body, e->len, &seq);
+		key = pg_record_key_of(s->graph_key, &r);
+		err = store_put_locked(s, store_shard_of(s, key), key, &r, e->body, e->len, &seq);
 		if (err == PG_E_STALE)
 			s->st.replay_stale++;
 		else if (err)
@@ -135,13 +139,14 @@ static int apply_entry(struct replay *rp, const struct pg_log_entry *e)
 	} else {
 		key.lo = load_le64(e->body);
 		key.hi = load_le64(e->body + 8);
-		i = pg_index_find(&s->index, key);
-		if (i != PG_INDEX_NONE && s->index.e[i].version == load_le32(e->body + 16))
-			PG_ASSERT(store_remove_locked(s, i, false) == 0); /* replay cannot fail */
+		sh = store_shard_of(s, key);
+		i = pg_index_find(&sh->index, key);
+		if (i != PG_INDEX_NONE && sh->index.e[i].version == load_le32(e->body + 16))
+			PG_ASSERT(store_remove_locked(s, sh, i, false) == 0); /* cannot fail */
 		else
 			s->st.replay_remove_miss++;
 	}
-	s->appended_seq = e->seq;
+	atomic_store(&s->appended_seq, e->seq);
 	s->st.replayed++;
 	return 0;
 }
@@ -275,13 +280,10 @@ int store_recover(struct pg_store *s, uint64_t now_us)
 			next_gen = gens[k] + 1;
 	}
 	s->replaying = false;
-	s->committed_seq = s->appended_seq;
+	s->committed_seq = atomic_load(&s->appended_seq);
 	pg_store_relaxed(&s->durable_seq, s->committed_seq); /* no other thread runs yet */
-	if (!s->defer) {
-		expired = pg_wheel_advance(s->wheel, now_us, 0, store_expire_fire, s);
-		s->st.expired -= expired;
-		s->st.expired_at_open = expired;
-	}
+	if (!atomic_load(&s->defer))			     /* one thread: no shard lock needed */
+		s->st.expired_at_open = expired = store_expire_all(s, now_us, 0);
 	err = store_log_create(s, next_gen, &s->logfd);
 	if (!err)
 		s->gen = next_gen;
@@ -289,8 +291,8 @@ int store_recover(struct pg_store *s, uint64_t now_us)
 	 * would pile up logs (and replay time) without ever passing the byte threshold: compact
 	 * at open when the logs are many or large. The compactor starts with the committer. */
 	if (!err && s->compact_log_bytes &&
-	    (n >= STORE_LOGS_COMPACT ||
-	     (s->log_bytes > s->compact_log_bytes && s->log_bytes > 2 * s->live_bytes)))
+	    (n >= STORE_LOGS_COMPACT || (s->log_bytes > s->compact_log_bytes &&
+					 s->log_bytes > 2 * atomic_load(&s->live_bytes))))
 		s->compact_wanted = true;
 out_free:
 	free(gens);

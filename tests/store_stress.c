@@ -2,7 +2,9 @@
  * store_stress.c - the store under concurrency, as a plain self-checking program (run as
  * `store-writer stress`, the meson test store-stress; TSan runs it where Criterion cannot).
  *
- * Four workers put, update and delete their own records and wait for durability; a reader
+ * Four workers put, update and delete their own records and wait for durability -- in
+ * parallel, each key in its shard, the odd ones through pg_store_put_decoded as a dataplane
+ * worker does; a reader
  * gets and enumerates; an expirer advances the clock and toggles the connection of a graph
  * that defers expiration; the main thread compacts, exports and syncs meanwhile, while the
  * committer and the compactor threads do their work. Afterwards the counters must add up,
@@ -52,7 +54,7 @@ struct shared {
 	struct pg_store *s;
 	atomic_bool stop;
 	atomic_uint_fast64_t gets, enums;
-	uint64_t events; /* written by the event callback, under the store lock */
+	atomic_uint_fast64_t events; /* callbacks of different shards run at the same time */
 };
 
 /* Record n of worker w at version v; every fourth expires at T0 + 1 s. */
@@ -87,6 +89,19 @@ struct worker {
 	unsigned w;
 };
 
+/* A put the way worker w makes it: odd workers decode first, as the dataplane does. */
+static int put(struct worker *wk, const uint8_t *buf, long len, uint64_t *ticket)
+{
+	struct pg_record_limits lim;
+	struct pg_record r;
+
+	if (wk->w % 2 == 0)
+		return pg_store_put(wk->sh->s, buf, (size_t)len, ticket);
+	pg_record_limits_default(&lim);
+	CHECK(pg_record_decode(buf, (size_t)len, &lim, &r) == 0, "decode");
+	return pg_store_put_decoded(wk->sh->s, &r, buf, (uint32_t)len, ticket);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *wk = arg;
@@ -96,14 +111,13 @@ static void *worker_main(void *arg)
 	for (unsigned n = 0; n < PER; n++) {
 		long len = make(buf, sizeof(buf), wk->w, n, 1, false);
 
-		int err = pg_store_put(wk->sh->s, buf, (size_t)len, &ticket);
+		int err = put(wk, buf, len, &ticket);
 
 		CHECK(err == 0, "put: %s", pg_strerror(err));
 		if (n % 2 == 0) {
 			len = make(buf, sizeof(buf), wk->w, n, 2, n % 8 == 0);
-			CHECK(pg_store_put(wk->sh->s, buf, (size_t)len, &ticket) == 0, "update");
-			CHECK(pg_store_put(wk->sh->s, buf, (size_t)len, NULL) == PG_E_STALE,
-			      "stale");
+			CHECK(put(wk, buf, len, &ticket) == 0, "update");
+			CHECK(put(wk, buf, len, NULL) == PG_E_STALE, "stale");
 		}
 	}
 	CHECK(pg_store_wait_durable(wk->sh->s, ticket, 60000000) == 0, "durable");
@@ -155,7 +169,7 @@ static void *expirer_main(void *arg)
 static void count_event(void *arg, const struct pg_store_event *ev)
 {
 	(void)ev;
-	((struct shared *)arg)->events++;
+	atomic_fetch_add(&((struct shared *)arg)->events, 1);
 }
 
 struct fp {
@@ -238,7 +252,9 @@ int store_stress(void)
 	      (unsigned long long)st.records);
 	CHECK(st.added == WORKERS * PER, "added %llu", (unsigned long long)st.added);
 	CHECK(st.stale == WORKERS * PER / 2, "stale %llu", (unsigned long long)st.stale);
-	CHECK(sh.events == st.added + st.updated + st.deleted + st.expired, "events");
+	CHECK(st.decoded == (WORKERS / 2) * (PER + PER), "decoded %llu",
+	      (unsigned long long)st.decoded);
+	CHECK(atomic_load(&sh.events) == st.added + st.updated + st.deleted + st.expired, "events");
 	CHECK(st.io_error == 0 && st.durable_seq == st.appended_seq, "durable");
 	before = fingerprint(sh.s);
 	pg_store_close(sh.s);

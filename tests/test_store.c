@@ -33,6 +33,7 @@
 #include "pg_time.h"
 #include "snapshot.h"
 #include "store.h"
+#include "store_impl.h"
 #include "store_gen.h"
 #include "store_test.h"
 #include "wal.h"
@@ -67,6 +68,21 @@ static struct spec spec(uint64_t n, uint32_t version)
 	return sp;
 }
 
+/* The i-th record number from first on whose key falls in the store's shard 0 (store_impl.h):
+ * tests of one arena's bounds put all their records there. */
+static uint64_t shard0_no(uint64_t first, unsigned i)
+{
+	uint64_t gk = pg_graph_key(SG_GRAPH, strlen(SG_GRAPH));
+
+	for (uint64_t n = first;; n++) {
+		struct pg_guid id;
+
+		sg_id(&id, n);
+		if (store_shard_index(pg_record_key(gk, &id, "alice", 5)) == 0 && i-- == 0)
+			return n;
+	}
+}
+
 static bool present(struct pg_store *s, uint64_t n)
 {
 	uint8_t buf[2048];
@@ -85,6 +101,80 @@ static int count_cb(void *arg, const struct pg_record *r, const uint8_t *raw, ui
 }
 
 /* ---- put / get / enumerate ------------------------------------------------------------ */
+
+/* pg_store_put_decoded with the worker's decoded view and bytes stores exactly what
+ * pg_store_put stores -- same gets, same enumeration, same events, same state after a reopen
+ * -- and decodes nothing itself: the decoded counter counts only pg_store_put's decodes. */
+Test(store, put_decoded_equals_put)
+{
+	struct pg_record_limits lim;
+	struct evlog ea = { 0 }, eb = { 0 };
+	struct pg_store_stats sa, sb;
+	struct ts a, b;
+	struct fp fa, fb;
+
+	pg_record_limits_default(&lim);
+	ts_init(&a);
+	ts_init(&b);
+	ts_open(&a);
+	ts_open(&b);
+	pg_store_subscribe(a.s, evlog_add, &ea);
+	pg_store_subscribe(b.s, evlog_add, &eb);
+	for (unsigned k = 0; k < 300; k++) {
+		/* new records, updates, tombstones and stale copies */
+		struct spec sp = spec(k % 100, 1 + k / 100);
+		uint8_t buf[4096];
+		struct pg_record r;
+		uint64_t ta = 0, tb = 0;
+		long len;
+		int ra, rb;
+
+		sp.modifier = k >= 100 ? "alice" : NULL;
+		if (k >= 200 && k % 7 == 0)
+			sp.flags = PG_RECORD_DELETED, sp.payload = 0;
+		len = rec_make(buf, sizeof(buf), &sp);
+		cr_assert_gt(len, 0);
+		cr_assert_eq(pg_record_decode(buf, (size_t)len, &lim, &r), 0);
+		ra = pg_store_put(a.s, buf, (size_t)len, &ta);
+		rb = pg_store_put_decoded(b.s, &r, buf, (uint32_t)len, &tb);
+		cr_assert_eq(ra, rb, "put %u: %d vs %d", k, ra, rb);
+		cr_assert_eq(ta, tb, "put %u: same ticket", k);
+		if (k % 50 == 0) /* a stale copy: refused the same way */
+			cr_assert_eq(pg_store_put_decoded(b.s, &r, buf, (uint32_t)len, NULL),
+				     pg_store_put(a.s, buf, (size_t)len, NULL));
+	}
+	for (unsigned n = 0; n < 100; n++) {
+		struct spec sp = spec(n, 3);
+
+		sp.modifier = "alice";
+		if ((200 + n) % 7 == 0)
+			sp.flags = PG_RECORD_DELETED, sp.payload = 0;
+		get_eq_spec(a.s, &sp);
+		get_eq_spec(b.s, &sp);
+	}
+	cr_assert_eq(ea.n, eb.n, "as many events");
+	for (int i = 0; i < ea.n; i++) {
+		cr_assert_eq(ea.e[i].kind, eb.e[i].kind, "event %d", i);
+		cr_assert_eq(ea.e[i].id, eb.e[i].id, "event %d", i);
+	}
+	fa = fingerprint(a.s);
+	fb = fingerprint(b.s);
+	cr_assert(fa.n == fb.n && fa.sum == fb.sum, "same enumeration");
+	pg_store_stats_get(a.s, &sa);
+	pg_store_stats_get(b.s, &sb);
+	cr_assert_eq(sa.decoded, 300 + 6, "pg_store_put decoded each of its records once");
+	cr_assert_eq(sb.decoded, 0, "pg_store_put_decoded decoded none");
+	cr_assert_eq(sa.stale, sb.stale);
+	ts_close(&a);
+	ts_close(&b);
+	ts_open(&a);
+	ts_open(&b);
+	fa = fingerprint(a.s);
+	fb = fingerprint(b.s);
+	cr_assert(fa.n == fb.n && fa.sum == fb.sum && fa.n == 100, "same state after a reopen");
+	ts_fini(&a);
+	ts_fini(&b);
+}
 
 Test(store, put_get_enumerate)
 {
@@ -623,13 +713,14 @@ Test(store, arena_cleaning)
 	t.c.segment_size = 64 << 10;
 	t.c.max_bytes = 256 << 10;
 	ts_open(&t);
-	/* 200 records of ~1.1 KiB (85% of the byte bound), then random updates: segments die
-	 * partly and slowly, so the pool fills and must be cleaned */
+	/* 200 records of ~1.1 KiB (85% of the byte bound), all in one shard, then random
+	 * updates: segments die partly and slowly, so the shard's pool fills and must be
+	 * cleaned */
 	uint32_t ver[200];
-	uint64_t x = 88172645463325252ull;
+	uint64_t no[200], x = 88172645463325252ull;
 
 	for (unsigned i = 0; i < 200; i++) {
-		struct spec sp = spec(i, ver[i] = 1);
+		struct spec sp = spec(no[i] = shard0_no(i ? no[i - 1] + 1 : 0, 0), ver[i] = 1);
 
 		sp.payload = 1000;
 		cr_assert_eq(put_spec(t.s, &sp, NULL), 0);
@@ -637,7 +728,7 @@ Test(store, arena_cleaning)
 	for (unsigned k = 0; k < 2000u * SCALE; k++) {
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		unsigned i = (unsigned)(x % 200);
-		struct spec sp = spec(i, ++ver[i]);
+		struct spec sp = spec(no[i], ++ver[i]);
 
 		sp.payload = 1000;
 		sp.modifier = "alice";
@@ -646,7 +737,9 @@ Test(store, arena_cleaning)
 	pg_store_stats_get(t.s, &st);
 	cr_assert_gt(st.cleaned_segments, 0, "segments were cleaned");
 	cr_assert_gt(st.relocated, 0);
-	cr_assert_leq(st.arena_bytes, (2 * 4 + 4) * (64u << 10), "the pool stayed in its bound");
+	/* that shard's bound, and the head and reserve of each other shard */
+	cr_assert_leq(st.arena_bytes, (2 * 4 + 4 + 2 * (STORE_SHARDS - 1)) * (64u << 10),
+		      "the pool stayed in its bound");
 	a = fingerprint(t.s);
 	ts_close(&t);
 	ts_open(&t);
@@ -662,10 +755,14 @@ Test(store, arena_cleaning_with_full_range_ring)
 {
 	enum { NX = 1100, SMALL = 15900, LARGE = 16400 };
 	static uint32_t ver[NX + 2];
+	static uint64_t no[NX + 2];
 	struct pg_store_stats st;
 	struct ts t;
 
 	memset(ver, 0, sizeof(ver));
+	/* all in one shard, so they share one arena */
+	for (unsigned i = 0; i < NX + 2; i++)
+		no[i] = shard0_no(i ? no[i - 1] + 1 : 0, 0);
 	ts_init(&t);
 	t.c.segment_size = 64 << 10; /* records over a quarter segment get a block each */
 	t.c.max_bytes = 32ull << 20;
@@ -674,12 +771,12 @@ Test(store, arena_cleaning_with_full_range_ring)
 	/* each segment: one live record and three dead copies of a dummy, so the pool reaches
 	 * its bound with every sealed segment cleanable */
 	for (unsigned i = 0; i < NX; i++) {
-		struct spec sp = spec(i, ++ver[i]);
+		struct spec sp = spec(no[i], ++ver[i]);
 
 		sp.payload = SMALL;
 		cr_assert_eq(put_spec(t.s, &sp, NULL), 0);
 		for (int d = 0; d < 3; d++) {
-			struct spec dummy = spec(NX + 1, ++ver[NX + 1]);
+			struct spec dummy = spec(no[NX + 1], ++ver[NX + 1]);
 
 			dummy.payload = SMALL;
 			dummy.modifier = "alice";
@@ -691,7 +788,7 @@ Test(store, arena_cleaning_with_full_range_ring)
 	cr_assert_eq(pg_store_sync(t.s), 0);
 	/* a large record (its own block and range) and a small one, alternately */
 	for (unsigned k = 0; k < 1500u * SCALE; k++) {
-		struct spec big = spec(NX, ++ver[NX]), small = spec(NX + 1, ++ver[NX + 1]);
+		struct spec big = spec(no[NX], ++ver[NX]), small = spec(no[NX + 1], ++ver[NX + 1]);
 
 		big.payload = LARGE;
 		big.modifier = small.modifier = "alice";
@@ -831,7 +928,9 @@ static bool holds_spec(struct pg_store *s, const struct spec *sp)
 
 /* Fills a fresh store with the records of spec(first + i, 1) for i < n, payload bytes each,
  * exports it to path and returns its fingerprint. */
-static struct fp export_records(const char *path, uint64_t first, unsigned n, uint32_t payload)
+/* Exports n records numbered from first (one_shard: the numbers of shard 0 from first on). */
+static struct fp export_records_in(const char *path, uint64_t first, unsigned n, uint32_t payload,
+				   bool one_shard)
 {
 	struct ts src;
 	struct fp f;
@@ -839,7 +938,7 @@ static struct fp export_records(const char *path, uint64_t first, unsigned n, ui
 	ts_init(&src);
 	ts_open(&src);
 	for (unsigned i = 0; i < n; i++) {
-		struct spec sp = spec(first + i, 1);
+		struct spec sp = spec(one_shard ? shard0_no(first, i) : first + i, 1);
 
 		sp.payload = payload;
 		cr_assert_eq(put_spec(src.s, &sp, NULL), 0);
@@ -848,6 +947,11 @@ static struct fp export_records(const char *path, uint64_t first, unsigned n, ui
 	f = fingerprint(src.s);
 	ts_fini(&src);
 	return f;
+}
+
+static struct fp export_records(const char *path, uint64_t first, unsigned n, uint32_t payload)
+{
+	return export_records_in(path, first, n, payload, false);
 }
 
 enum file_change { TRUNCATE_ALL = 1, TRUNCATE_HALF, ZERO_FILL };
@@ -1057,7 +1161,8 @@ Test(store, import_all_or_nothing_under_puts)
 
 	ts_init(&dir);
 	snprintf(path, sizeof(path), "%s/export.pgdb", dir.dir);
-	export_records(path, 1000, FILE_RECS, BIG);
+	/* all in one shard: its arena alone has the large-block bound to fill */
+	export_records_in(path, 1000, FILE_RECS, BIG, true);
 	for (unsigned round = 1; round <= 3 && !waited; round++) {
 		struct pg_store_stats before, after;
 		struct racer r = { 0 };
@@ -1078,7 +1183,7 @@ Test(store, import_all_or_nothing_under_puts)
 		cr_assert_eq(pg_store_sync(t.s), 0);
 		for (uint32_t v = 1; v <= 2; v++) {
 			for (unsigned i = 0; i < HELD; i++) {
-				struct spec sp = spec(i, v);
+				struct spec sp = spec(shard0_no(0, i), v);
 
 				sp.payload = BIG;
 				sp.modifier = v > 1 ? "alice" : "";
@@ -1095,7 +1200,7 @@ Test(store, import_all_or_nothing_under_puts)
 		pthread_join(th, NULL);
 		pg_store_subscribe(t.s, NULL, NULL);
 		for (unsigned i = 0; i < FILE_RECS; i++) {
-			struct spec sp = spec(1000 + i, 1);
+			struct spec sp = spec(shard0_no(1000, i), 1);
 
 			sp.payload = BIG;
 			held += holds_spec(t.s, &sp);
@@ -1215,7 +1320,8 @@ static void *worker_main(void *arg)
 static void count_event(void *arg, const struct pg_store_event *ev)
 {
 	(void)ev;
-	(*(uint64_t *)arg)++; /* runs under the store lock */
+	/* callbacks of different shards run at the same time (store.h) */
+	atomic_fetch_add((_Atomic uint64_t *)arg, 1);
 }
 
 Test(store, threads)
@@ -1223,7 +1329,7 @@ Test(store, threads)
 	const unsigned workers = 4, n = 3000 * SCALE;
 	struct worker w[4];
 	pthread_t th[4];
-	uint64_t events = 0;
+	_Atomic uint64_t events = 0;
 	struct pg_store_stats st;
 	struct fp a;
 	struct ts t;
@@ -1244,7 +1350,7 @@ Test(store, threads)
 	pg_store_expire(t.s, SG_T0 + 1000000 + n, 0);
 	pg_store_stats_get(t.s, &st);
 	cr_assert_eq(st.records, workers * (n - n / 4));
-	cr_assert_eq(events, st.added + st.updated + st.expired);
+	cr_assert_eq(atomic_load(&events), st.added + st.updated + st.expired);
 	cr_assert_eq(st.added, workers * n);
 	a = fingerprint(t.s);
 	ts_close(&t);
