@@ -7,6 +7,7 @@
 #ifndef PG_DP_IO_IMPL_H
 #define PG_DP_IO_IMPL_H
 
+#include <netinet/udp.h> /* SOL_UDP, UDP_SEGMENT, UDP_GRO; defined below if missing */
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
