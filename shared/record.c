@@ -409,3 +409,22 @@ int pg_guid_parse(const char *s, size_t len, struct pg_guid *out)
 	*out = g;
 	return 0;
 }
+
+/* A view's pointer into raw, moved to the same offset in new_raw; others (empty fields) kept. */
+static const void *rebased(const void *p, const uint8_t *raw, uint32_t len, const uint8_t *new_raw)
+{
+	const uint8_t *q = p;
+
+	return q && q >= raw && q <= raw + len ? new_raw + (q - raw) : p;
+}
+
+void pg_record_rebase(struct pg_record *dst, const struct pg_record *src, const uint8_t *raw,
+		      uint32_t len, const uint8_t *new_raw)
+{
+	*dst = *src;
+	dst->creator = rebased(src->creator, raw, len, new_raw);
+	dst->modifier = rebased(src->modifier, raw, len, new_raw);
+	dst->attrs = rebased(src->attrs, raw, len, new_raw);
+	dst->payload = rebased(src->payload, raw, len, new_raw);
+	dst->secdata = rebased(src->secdata, raw, len, new_raw);
+}

@@ -271,6 +271,9 @@ long pg_record_encode_canonical(const struct pg_record *r, const struct pg_recor
 /* The record key of a record encoding that was already decoded once (its header and creator
  * are read without checks: the caller's store holds only decoded records). */
 struct pg_key pg_record_key_encoded(uint64_t graph_key, const uint8_t *rec);
+/* Makes dst the view of new_raw, a copy of the len-byte encoding raw that src views. */
+void pg_record_rebase(struct pg_record *dst, const struct pg_record *src, const uint8_t *raw,
+		      uint32_t len, const uint8_t *new_raw);
 /* Decodes exactly len bytes of one record into a view over buf; checks every length before
  * reading it and every validity rule. 0 or a PG_E_* code; *out is untouched on error. */
 int pg_record_decode(const uint8_t *buf, size_t len, const struct pg_record_limits *lim,

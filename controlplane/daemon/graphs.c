@@ -399,14 +399,24 @@ int pgd_graph_open(struct pgd_graphs *gs, struct pgd_graph *g, char *msg, size_t
 		snprintf(msg, msglen, "store %s: %s", store_dir, pg_strerror(err));
 		goto err_close_signer;
 	}
-	if ((err = dp_node_attach(gs->node, g->store))) {
-		snprintf(msg, msglen, "the dataplane serves %d stores at most", DP_STORES_MAX);
-		pg_store_close(g->store);
-		g->store = NULL;
-		goto err_close_signer;
-	}
 	pg_store_set_notify_fd(g->store, g->notify_fd);
-	pg_store_subscribe(g->store, on_store_event, g);
+	{
+		struct dp_graph_config dc = { .id = g->id,
+					      .id_len = (uint16_t)strlen(g->id),
+					      .store = g->store,
+					      .limits = g->lim,
+					      .capacity = gs->cfg.max_records,
+					      .on_event = on_store_event,
+					      .on_event_arg = g };
+
+		if ((err = dp_node_graph_add(gs->node, &dc, &g->dp))) {
+			snprintf(msg, msglen, "the dataplane serves %d graphs at most",
+				 DP_STORES_MAX);
+			pg_store_close(g->store);
+			g->store = NULL;
+			goto err_close_signer;
+		}
+	}
 	g->open = true;
 	if (!g->autoopen) {
 		g->autoopen = true;
@@ -431,7 +441,8 @@ int pgd_graph_close(struct pgd_graphs *gs, struct pgd_graph *g)
 {
 	if (!g->open)
 		return 0;
-	dp_node_detach(gs->node, g->store);
+	dp_node_graph_remove(gs->node, g->dp);
+	g->dp = NULL;
 	pg_store_close(g->store); /* makes everything put durable first */
 	g->store = NULL;
 	pg_signer_destroy(g->signer);

@@ -66,6 +66,7 @@ struct pgd_graph {
 	bool open;
 	struct pg_record_limits lim;
 	struct pg_store *store;
+	struct dp_graph *dp;	   /* the dataplane's side of the open graph */
 	struct pg_identity *ident; /* open identity, in a secured graph */
 	struct pg_signer *signer;  /* NULL: records unsigned */
 	const char *creator;	   /* the identity's peer name, or the node name */

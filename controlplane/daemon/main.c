@@ -223,8 +223,8 @@ static int run(struct daemon *d)
 		pgd_log(PGD_LOG_ERROR, "identity store %s: %s", path, pg_strerror(err));
 		return err;
 	}
-	if ((err = dp_node_create(&nc, &node))) {
-		pgd_log(PGD_LOG_ERROR, "dataplane workers: %s", pg_strerror(err));
+	if ((err = dp_node_create(&nc, &node, msg, sizeof(msg)))) {
+		pgd_log(PGD_LOG_ERROR, "dataplane: %s", msg[0] ? msg : pg_strerror(err));
 		goto out_ids;
 	}
 	if ((err = pgd_graphs_init(&gs, d->cfg.state_dir, &gc, ids, node))) {

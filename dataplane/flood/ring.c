@@ -123,7 +123,12 @@ static uint64_t need_at_head(const struct dp_ring *r, uint64_t bytes)
 
 bool dp_ring_room(struct dp_ring *r, uint64_t bytes)
 {
-	uint64_t need = need_at_head(r, bytes);
+	return dp_ring_room_reserve(r, bytes, 0);
+}
+
+bool dp_ring_room_reserve(struct dp_ring *r, uint64_t bytes, uint64_t reserve)
+{
+	uint64_t need = need_at_head(r, bytes) + reserve;
 
 	if (need <= dp_ring_free(r))
 		return true;

@@ -78,6 +78,8 @@ static inline uint64_t dp_ring_entry_bytes(uint32_t len)
 /* Producer: is there room for `bytes` of entries (sum of dp_ring_entry_bytes)? Looks at the
  * cursors only when the cached bound says no. */
 bool dp_ring_room(struct dp_ring *r, uint64_t bytes);
+/* Producer: room for `bytes` of entries with `reserve` bytes still free after them? */
+bool dp_ring_room_reserve(struct dp_ring *r, uint64_t bytes, uint64_t reserve);
 /* Producer: free bytes, from the cached bound (a lower bound of the truth). */
 uint64_t dp_ring_free(const struct dp_ring *r);
 /* Producer: appends one record; the caller checked room for it (asserted). */

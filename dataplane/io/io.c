@@ -12,6 +12,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/errqueue.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -566,4 +567,11 @@ void dp_io_stats_copy(struct dp_io *io, struct dp_io_stats *out)
 	out->syscalls += wakes; /* one eventfd write each */
 	out->gso = io->gso;
 	out->gro = io->gro;
+}
+
+int dp_io_reuseport_cbpf(struct dp_io *io, const struct sock_fprog *prog)
+{
+	return setsockopt(io->fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, prog, sizeof(*prog))
+		   ? -errno
+		   : 0;
 }

@@ -174,6 +174,11 @@ const char *dp_io_err_class_name(enum dp_io_err_class c);
 
 /* Sets *out to ip:port (IPv4 dotted quad or IPv6); 0, or -EINVAL for an unparsable string. */
 int dp_addr_parse(struct dp_addr *out, const char *ip, uint16_t port);
+/* Attaches a classic BPF program choosing, for each datagram, the socket of io's
+ * SO_REUSEPORT group that receives it (SO_ATTACH_REUSEPORT_CBPF; the program sees the UDP
+ * payload). 0 or a negative errno. */
+struct sock_fprog;
+int dp_io_reuseport_cbpf(struct dp_io *io, const struct sock_fprog *prog);
 /* true when both are the same family, address and port. */
 bool dp_addr_equal(const struct dp_addr *a, const struct dp_addr *b);
 
