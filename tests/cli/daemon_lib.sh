@@ -19,7 +19,9 @@ T=1b4e28ba-2fa1-11d2-883f-0016d3cca427
 failures=0
 
 daemon_start() {
-	"$PEERGRAPHD" --state-dir "$tmp/state" --socket "$tmp/sock" >>"$tmp/log" 2>&1 &
+	# a port of its own: daemons of one user would share the default one (SO_REUSEPORT)
+	"$PEERGRAPHD" --state-dir "$tmp/state" --socket "$tmp/sock" \
+		--set dataplane.address=127.0.0.1:0 >>"$tmp/log" 2>&1 &
 	daemon=$!
 	i=0
 	until "$PEERGRAPH" stats >/dev/null 2>&1; do
