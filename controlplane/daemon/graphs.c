@@ -23,6 +23,7 @@
 
 #include <xxhash.h>
 
+#include "api/proto.h"
 #include "fileio.h"
 #include "graphs.h"
 #include "log.h"
@@ -255,6 +256,24 @@ void pgd_graphs_fini(struct pgd_graphs *gs)
 	gs->n = 0;
 }
 
+uint32_t pgd_graph_status_bits(struct pgd_graph *g)
+{
+	struct dp_graph_status st = { 0 };
+	uint32_t bits = 0;
+
+	if (g->open) {
+		dp_graph_status(g->dp, &st);
+		bits |= PG_API_GS_OPEN;
+	}
+	if (g->signer)
+		bits |= PG_API_GS_SECURED;
+	if (st.listening)
+		bits |= PG_API_GS_LISTENING;
+	if (st.links)
+		bits |= PG_API_GS_CONNECTED;
+	return bits;
+}
+
 struct pgd_graph *pgd_graph_find(struct pgd_graphs *gs, const char *id)
 {
 	for (unsigned i = 0; i < gs->n; i++)
@@ -464,6 +483,7 @@ int pgd_graph_close(struct pgd_graphs *gs, struct pgd_graph *g)
 	free(g->ev);
 	g->ev = NULL;
 	g->ev_wanted = false;
+	g->had_links = false;
 	g->open = false;
 	g->autoopen = false;
 	return props_write(g);

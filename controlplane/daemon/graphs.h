@@ -76,6 +76,7 @@ struct pgd_graph {
 	int notify_fd;		   /* eventfd: commits, I/O errors, queued events */
 	struct dp_graph *dp;	   /* the dataplane's side: flooding, links (node.h) */
 	uint8_t *enc;		   /* the encoding of the record being made (PGD_ENCODE_KEEP) */
+	bool had_links;		   /* its status said "has links" last (GRAPH_STATUS events) */
 
 	/* store events for subscribers; the callback may run on any thread */
 	pthread_mutex_t ev_lock;
@@ -104,6 +105,10 @@ void pgd_graphs_fini(struct pgd_graphs *gs);
 
 /* The graph of this id, or NULL. */
 struct pgd_graph *pgd_graph_find(struct pgd_graphs *gs, const char *id);
+
+/* The graph's status bits (proto.h's enum pg_api_graph_status): open, secured, and from the
+ * dataplane listening and has links. */
+uint32_t pgd_graph_status_bits(struct pgd_graph *g);
 
 /* Checks a graph id: 1..256 bytes of UTF-8, no control characters. 0 or -EINVAL. */
 int pgd_graph_id_check(const char *id);
