@@ -1,11 +1,16 @@
-# daemon_lib.sh - sourced by the CLI's daemon tests (cli_daemon.sh, cli_walkthrough.sh): a
-# scratch directory removed at exit, PEERGRAPH_SOCKET pointing into it, a record type T, and
-# daemon_start, which runs $PEERGRAPHD there and waits (10 s) until `peergraph stats` answers.
+# daemon_lib.sh - sourced by the CLI's daemon tests (cli_daemon.sh, cli_walkthrough.sh,
+# cli_flood.sh): a scratch directory removed at exit, PEERGRAPH_SOCKET pointing into it, a
+# record type T, daemon_start, which runs $PEERGRAPHD there and waits (10 s) until
+# `peergraph stats` answers, the checks fail and want, and $daemons: more daemons a test
+# started itself, stopped at exit too.
 # shellcheck shell=sh
 tmp=$(mktemp -d) || exit 1
 daemon=
+daemons=
 stop() {
-	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+	for p in $daemon $daemons; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
 	rm -rf "$tmp"
 }
 trap stop EXIT
@@ -33,4 +38,14 @@ daemon_start() {
 		fi
 		sleep 0.1
 	done
+}
+
+fail() {
+	failures=$((failures + 1))
+	printf 'FAIL: %s\n' "$*"
+}
+
+# want WHAT GOT EXPECTED
+want() {
+	[ "$2" = "$3" ] || fail "$1: got '$2', wanted '$3'"
 }
