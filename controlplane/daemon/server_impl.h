@@ -92,7 +92,7 @@ struct pgd_server {
 	struct pg_api_writer w;	 /* the reply being built (one at a time: one thread) */
 	struct pg_api_writer ev; /* an event being built: a handler may send one (a graph's
 				  * status) while its own reply is in w */
-	char msg[512];		/* the detail of the failing request, "" if none */
+	char msg[512];		 /* the detail of the failing request, "" if none */
 };
 
 static inline uint16_t load_type(const uint8_t *frame)
