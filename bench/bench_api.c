@@ -149,7 +149,7 @@ static void daemon_start(void)
 		setenv("NOTIFY_SOCKET", notify, 1);
 		execl(PEERGRAPHD_PATH, PEERGRAPHD_PATH, "--state-dir", b.state, "--socket", b.sock,
 		      "--log-level", "warn", "--set", "store.max_records=16777216", "--set",
-		      "store.max_bytes=8G", (char *)NULL);
+		      "store.max_bytes=8G", "--set", "dataplane.address=127.0.0.1:0", (char *)NULL);
 		_exit(127);
 	}
 	for (;;) {

@@ -69,9 +69,14 @@ static inline void pgd_start_args(struct pgd_proc *d, const char *const *extra)
 	d->pid = fork();
 	cr_assert_geq(d->pid, 0);
 	if (d->pid == 0) {
-		const char *argv[32] = { PEERGRAPHD_PATH, "--state-dir", d->state, "--socket",
-					 d->sock,	  "--log-level", "debug" };
-		int n = 7;
+		/* a port of its own: daemons of one user bind the default port together
+		 * (SO_REUSEPORT) and would share each other's datagrams */
+		const char *argv[32] = {
+			PEERGRAPHD_PATH, "--state-dir", d->state,
+			"--socket",	 d->sock,	"--log-level",
+			"debug",	 "--set",	"dataplane.address=127.0.0.1:0"
+		};
+		int n = 9;
 
 		for (int i = 0; extra && extra[i] && n < 31; i++)
 			argv[n++] = extra[i];

@@ -123,6 +123,97 @@ Test(api_frame, round_trip)
 	pg_api_writer_free(&w);
 }
 
+/* The flooding messages and events as the daemon and the library write them. */
+Test(api_frame, flood_messages)
+{
+	char addr[PG_API_ADDRESS_MAX + 1];
+	struct pg_api_writer w;
+	struct pg_api_field f, g;
+	struct pg_api_iter it;
+	struct pg_api_hdr h;
+	unsigned items = 0;
+	long len;
+
+	/* the longest address: a 253-byte host in brackets and a 5-digit port */
+	memset(addr, 'h', sizeof(addr));
+	addr[0] = '[';
+	memcpy(addr + 254, "]:65535", 8);
+	cr_assert_eq(strlen(addr), PG_API_ADDRESS_MAX);
+	pg_api_writer_init(&w, 1 << 20);
+	pg_api_begin(&w, PG_API_GRAPH_CONNECT, 3, 0);
+	pg_api_put_str(&w, PG_API_T_GRAPH, "lab");
+	pg_api_put_str(&w, PG_API_T_ADDRESS, addr);
+	len = pg_api_end(&w);
+	cr_assert_eq(receive(w.buf, (size_t)len, &h, NULL), 0, "connect");
+	pg_api_begin(&w, PG_API_GRAPH_CONNECT | PG_API_REPLY, 3, 0);
+	pg_api_put_str(&w, PG_API_T_ADDRESS, "[::1]:3587");
+	len = pg_api_end(&w);
+	cr_assert_eq(receive(w.buf, (size_t)len, &h, NULL), 0, "connect reply");
+	pg_api_begin(&w, PG_API_GRAPH_LISTEN, 4, 0);
+	pg_api_put_str(&w, PG_API_T_GRAPH, "lab");
+	pg_api_put_u32(&w, PG_API_T_FLAGS, PG_API_LISTEN_STOP);
+	len = pg_api_end(&w);
+	cr_assert_eq(receive(w.buf, (size_t)len, &h, NULL), 0, "listen --stop");
+	pg_api_begin(&w, PG_API_GRAPH_DISCONNECT, 5, 0);
+	pg_api_put_str(&w, PG_API_T_GRAPH, "lab");
+	pg_api_put_str(&w, PG_API_T_ADDRESS, "10.0.0.1:3587");
+	len = pg_api_end(&w);
+	cr_assert_eq(receive(w.buf, (size_t)len, &h, NULL), 0, "disconnect");
+	pg_api_begin(&w, PG_API_GRAPH_STATUS | PG_API_REPLY, 6, 0);
+	pg_api_put_u32(&w, PG_API_T_STATUS, PG_API_GS_OPEN | PG_API_GS_LISTENING);
+	pg_api_put_u64(&w, PG_API_T_COUNT, 7);
+	pg_api_put_u32(&w, PG_API_T_LINKS, 2);
+	len = pg_api_end(&w);
+	cr_assert_eq(receive(w.buf, (size_t)len, &h, NULL), 0, "status with links");
+
+	/* a neighbour list: every field in the first item, the address only in the second */
+	pg_api_begin(&w, PG_API_GRAPH_NEIGHBOURS | PG_API_REPLY, 7, 0);
+	pg_api_item_begin(&w);
+	pg_api_put_str(&w, PG_API_T_ADDRESS, "127.0.0.1:40002");
+	pg_api_put_str(&w, PG_API_T_NODE, "0.node2");
+	pg_api_put_u32(&w, PG_API_T_FLAGS, PG_API_LINK_INITIATOR);
+	pg_api_put_u64(&w, PG_API_T_RECORDS_RX, 10);
+	pg_api_put_u64(&w, PG_API_T_RECORDS_TX, 1000);
+	pg_api_put_u64(&w, PG_API_T_RETRANSMITS, 3);
+	pg_api_put_u64(&w, PG_API_T_SRTT_US, 85);
+	pg_api_item_end(&w);
+	pg_api_item_begin(&w);
+	pg_api_put_str(&w, PG_API_T_ADDRESS, "[::1]:40003");
+	pg_api_item_end(&w);
+	len = pg_api_end(&w);
+	cr_assert_eq(receive(w.buf, (size_t)len, &h, NULL), 0, "neighbours");
+	pg_api_iter_init(&it, w.buf + PG_API_HDR_LEN, (size_t)len - PG_API_HDR_LEN);
+	while (pg_api_iter_next(&it, &f)) {
+		cr_assert_eq(f.tag, PG_API_T_ITEM);
+		cr_assert(pg_api_find(f.v, f.len, PG_API_T_ADDRESS, &g));
+		if (items++ == 0) {
+			cr_assert(pg_api_find(f.v, f.len, PG_API_T_RECORDS_TX, &g));
+			cr_expect_eq(pg_api_u64(&g), 1000);
+		}
+	}
+	cr_expect_eq(items, 2);
+
+	/* the three neighbour events */
+	for (uint32_t kind = PG_API_EV_NEIGHBOUR_UP; kind <= PG_API_EV_CONNECT_FAILED; kind++) {
+		pg_api_begin(&w, PG_API_EVENT, 0, 0);
+		pg_api_put_u32(&w, PG_API_T_EVENT_KIND, kind);
+		pg_api_put_str(&w, PG_API_T_GRAPH, "lab");
+		pg_api_put_str(&w, PG_API_T_ADDRESS, "127.0.0.1:40002");
+		if (kind != PG_API_EV_CONNECT_FAILED)
+			pg_api_put_str(&w, PG_API_T_NODE, "0.node2");
+		if (kind != PG_API_EV_NEIGHBOUR_UP) {
+			pg_api_put_u32(&w, PG_API_T_REASON, PG_API_REASON_CLOSED);
+			pg_api_put_u32(&w, PG_API_T_FLAGS, PG_API_LINK_BY_PEER);
+		}
+		len = pg_api_end(&w);
+		cr_assert_eq(receive(w.buf, (size_t)len, &h, NULL), 0, "event %u", kind);
+		cr_assert(pg_api_find(w.buf + PG_API_HDR_LEN, (size_t)len - PG_API_HDR_LEN,
+				      PG_API_T_EVENT_KIND, &f));
+		cr_expect_eq(pg_api_u32(&f), kind);
+	}
+	pg_api_writer_free(&w);
+}
+
 Test(api_frame, writer_errors_stick)
 {
 	struct pg_api_writer w;
@@ -309,6 +400,53 @@ static void item_in_request(struct pg_api_writer *w)
 	pg_api_item_end(w);
 }
 
+static void connect_no_address(struct pg_api_writer *w)
+{
+	pg_api_begin(w, PG_API_GRAPH_CONNECT, 1, 0);
+	pg_api_put_str(w, PG_API_T_GRAPH, "g");
+}
+static void connect_address_long(struct pg_api_writer *w)
+{
+	char s[PG_API_ADDRESS_MAX + 2];
+
+	memset(s, '1', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	pg_api_begin(w, PG_API_GRAPH_CONNECT, 1, 0);
+	pg_api_put_str(w, PG_API_T_GRAPH, "g");
+	pg_api_put_str(w, PG_API_T_ADDRESS, s);
+}
+static void neighbour_no_address(struct pg_api_writer *w)
+{
+	pg_api_begin(w, PG_API_GRAPH_NEIGHBOURS | PG_API_REPLY, 1, 0);
+	pg_api_item_begin(w);
+	pg_api_put_str(w, PG_API_T_NODE, "n1");
+	pg_api_item_end(w);
+}
+static void event_reason_u64(struct pg_api_writer *w)
+{
+	pg_api_begin(w, PG_API_EVENT, 0, 0);
+	pg_api_put_u32(w, PG_API_T_EVENT_KIND, PG_API_EV_NEIGHBOUR_DOWN);
+	pg_api_put_u64(w, PG_API_T_REASON, 1);
+}
+static void listen_with_address(struct pg_api_writer *w)
+{
+	pg_api_begin(w, PG_API_GRAPH_LISTEN, 1, 0);
+	pg_api_put_str(w, PG_API_T_GRAPH, "g");
+	pg_api_put_str(w, PG_API_T_ADDRESS, "127.0.0.1:1");
+}
+static void connect_reply_empty(struct pg_api_writer *w)
+{
+	pg_api_begin(w, PG_API_GRAPH_CONNECT | PG_API_REPLY, 1, 0);
+}
+static void neighbours_counter_u32(struct pg_api_writer *w)
+{
+	pg_api_begin(w, PG_API_GRAPH_NEIGHBOURS | PG_API_REPLY, 1, 0);
+	pg_api_item_begin(w);
+	pg_api_put_str(w, PG_API_T_ADDRESS, "127.0.0.1:1");
+	pg_api_put_u32(w, PG_API_T_RECORDS_RX, 1);
+	pg_api_item_end(w);
+}
+
 static const struct bad_row bad_rows[] = {
 	{ 1, "another protocol version", open_graph, m_version, PG_E_API_VERSION, 0 },
 	{ 2, "len below the header", open_graph, m_len_small, PG_E_API_FRAME, 0 },
@@ -342,6 +480,19 @@ static const struct bad_row bad_rows[] = {
 	  PG_API_T_STATUS },
 	{ 25, "item in a message without lists", item_in_request, nothing, PG_E_API_FIELD,
 	  PG_API_T_ITEM },
+	{ 26, "connect without an address", connect_no_address, nothing, PG_E_API_FIELD,
+	  PG_API_T_ADDRESS },
+	{ 27, "address over 261 bytes", connect_address_long, nothing, PG_E_API_FIELD,
+	  PG_API_T_ADDRESS },
+	{ 28, "neighbour item without its address", neighbour_no_address, nothing, PG_E_API_FIELD,
+	  PG_API_T_ADDRESS },
+	{ 29, "reason of 8 bytes", event_reason_u64, nothing, PG_E_API_FIELD, PG_API_T_REASON },
+	{ 30, "listen with an address", listen_with_address, nothing, PG_E_API_FIELD,
+	  PG_API_T_ADDRESS },
+	{ 31, "connect reply without the resolved address", connect_reply_empty, nothing,
+	  PG_E_API_FIELD, PG_API_T_ADDRESS },
+	{ 32, "a link counter of 4 bytes", neighbours_counter_u32, nothing, PG_E_API_FIELD,
+	  PG_API_T_RECORDS_RX },
 };
 
 Test(api_frame, malformed_frames_are_refused)

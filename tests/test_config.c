@@ -19,6 +19,7 @@
 
 #include "daemon/config.h"
 #include "daemon/config_keys.h"
+#include "node.h"
 #include "pg_error.h"
 #include "store.h"
 
@@ -61,6 +62,12 @@ static const char *const odd[] = {
 	"store.segment_size=64K",
 	"store.direct_io=no",
 	"dataplane.workers=5",
+	"dataplane.address=[::1]:0",
+	"dataplane.backend=sockets",
+	"dataplane.max_datagram=9000",
+	"dataplane.window=64",
+	"dataplane.ring_bytes=3M",
+	"dataplane.node_id=lab-node-7",
 	"fault.drop=0.25",
 	"fault.duplicate=0.125",
 	"fault.reorder=0.0625",
@@ -88,6 +95,14 @@ Test(config, defaults)
 	cr_expect_eq(strncmp(c.node_name, "0.", 2), 0, "%s", c.node_name);
 	cr_expect_eq(pg_peername_parse(c.node_name, NULL), 0, "%s", c.node_name);
 	cr_expect_eq(c.workers, 1);
+	/* the [dataplane] defaults are the dataplane's own; the node id is the node name */
+	cr_expect_str_eq(c.dp_address, "0.0.0.0:3587");
+	cr_expect_str_eq(c.dp_backend, "uring");
+	cr_expect_eq(c.max_datagram, DP_WIRE_DGRAM_DEFAULT);
+	cr_expect_eq(c.window, DP_LINK_WINDOW_DEFAULT);
+	cr_expect_eq(c.ring_bytes, DP_RING_BYTES_DEFAULT);
+	cr_expect_str_eq(c.node_id, "");
+	cr_expect_str_eq(pgd_config_node_id(&c), c.node_name);
 	/* the [store] defaults are the store's own */
 	pg_store_config_default(&sc);
 	cr_expect_eq(c.commit_interval_us, sc.commit_interval_us);
@@ -182,6 +197,20 @@ static const struct good good[] = {
 	/* 26 */
 	{ "[fault]\ndelay_us = 10000000\njitter_us = 250\nseed = 18446744073709551615\n",
 	  { "fault.delay_us=10000000", "fault.jitter_us=250", "fault.seed=18446744073709551615" } },
+	/* 27: the [dataplane] section as a test network sets it */
+	{ "[dataplane]\naddress = 127.0.0.1:40001\nbackend = sockets\nnode_id = n1\n",
+	  { "dataplane.address=127.0.0.1:40001", "dataplane.backend=sockets",
+	    "dataplane.node_id=n1" } },
+	/* 28: no dataplane socket, either way */
+	{ "[dataplane]\naddress = none\n", { "dataplane.address=none" } },
+	/* 29 */ { "[dataplane]\naddress =\n", { "dataplane.address=" } },
+	/* 30: IPv6 in brackets, any port; a word in any case is stored as the table spells it */
+	{ "[dataplane]\naddress = [::]:0\nbackend = URING\n",
+	  { "dataplane.address=[::]:0", "dataplane.backend=uring" } },
+	/* 31: an empty node id is the node name */
+	{ "[dataplane]\nnode_id =\nmax_datagram = 65507\nwindow = 65536\nring_bytes = 16G\n",
+	  { "dataplane.max_datagram=65507", "dataplane.window=65536",
+	    "dataplane.ring_bytes=17179869184" } },
 };
 
 Test(config, good_files)
@@ -325,8 +354,40 @@ static const struct bad bad[] = {
 	  "(allowed: 0..18446744073709551615)" },
 	/* 77 */ { 2, "[fault] seed", "[fault]\nseed = -1\n", "not a number" },
 	/* 78: the fault keys are not the dataplane's */
-	{ 2, "[dataplane] drop", "[dataplane]\ndrop = 0.1\n", "unknown key (allowed: workers)" },
+	{ 2, "[dataplane] drop", "[dataplane]\ndrop = 0.1\n",
+	  "unknown key (allowed: workers, address, backend, max_datagram, window, ring_bytes, "
+	  "node_id)" },
 	/* 79 */ { 2, "[fault] loss", "[fault]\nloss = 0.1\n", "allowed: drop, duplicate" },
+	/* 80: a bind address is numeric: no name service at start */
+	{ 2, "[dataplane] address", "[dataplane]\naddress = localhost:3587\n",
+	  "'localhost' is not a numeric IPv4 or IPv6 address" },
+	/* 81 */
+	{ 2, "[dataplane] address", "[dataplane]\naddress = 127.0.0.1\n", "no ':PORT'" },
+	/* 82 */
+	{ 2, "[dataplane] address", "[dataplane]\naddress = ::1:3587\n",
+	  "an IPv6 address goes in brackets" },
+	/* 83 */
+	{ 2, "[dataplane] address", "[dataplane]\naddress = 127.0.0.1:65536\n",
+	  "the port is a number from 0 to 65535" },
+	/* 84 */
+	{ 2, "[dataplane] address", "[dataplane]\naddress = 127.0.0.1:-1\n",
+	  "(allowed: IPV4:PORT or [IPV6]:PORT" },
+	/* 85 */ { 2, "[dataplane] address", "[dataplane]\naddress = [::1:3587\n", "without ']" },
+	/* 86 */ { 2, "[dataplane] address", "[dataplane]\naddress = 300.1.1.1:1\n", "numeric" },
+	/* 87 */ { 2, "[dataplane] address", "[dataplane]\naddress = :3587\n", "the host is 1" },
+	/* 88 */
+	{ 2, "[dataplane] backend", "[dataplane]\nbackend = dpdk\n",
+	  "not one of the words: 'dpdk' (allowed: uring, sockets)" },
+	/* 89 */ { 2, "[dataplane] backend", "[dataplane]\nbackend =\n", "empty value" },
+	/* 90 */
+	{ 2, "[dataplane] max_datagram", "[dataplane]\nmax_datagram = 1K\n", "not a number" },
+	/* 91 */
+	{ 2, "[dataplane] window", "[dataplane]\nwindow = 1000\n",
+	  "not a power of two: '1000' (allowed: a power of two, 16..65536)" },
+	/* 92 */
+	{ 2, "[dataplane] ring_bytes", "[dataplane]\nring_bytes = 17G\n", "1M..16G bytes" },
+	/* 93 */
+	{ 2, "[dataplane] node_id", "[dataplane]\nnode_id = a b\n", "not a node id: 'a b'" },
 };
 
 /* The row's error, and *c unchanged: c starts odd so that "unchanged" is not "the defaults". */
@@ -380,6 +441,9 @@ Test(config, bounds)
 		{ "store", "max_bytes", "1M", "1T", "1048575", "1099511627777" },
 		{ "store", "segment_size", "64K", "256M", "32K", "512M" },
 		{ "dataplane", "workers", "1", "64", "0", "65" },
+		{ "dataplane", "max_datagram", "512", "65507", "511", "65508" },
+		{ "dataplane", "window", "16", "65536", "8", "131072" },
+		{ "dataplane", "ring_bytes", "1M", "16G", "1048575", "17179869185" },
 		/* no number is below 0 (see bad_files) */
 		{ "fault", "drop", "0", "1", NULL, "1.000000001" },
 		{ "fault", "duplicate", "0", "1", NULL, "1.1" },
@@ -438,6 +502,28 @@ Test(config, fault_sum_before_file)
 	/* a file that brings it back under 1 is accepted */
 	cr_expect_eq(parse_row(&c, 1, "[fault]\nduplicate = 0.25\n"), 0, "%s", err);
 	cr_expect_eq(c.fault.dup, 0.25);
+}
+
+/* The node id: 256 bytes at most; empty means the node name; what the dataplane is given. */
+Test(config, node_id)
+{
+	char text[BIG], id[PGD_NODE_ID_SIZE + 1];
+	struct pgd_config c;
+
+	memset(id, 'n', sizeof(id));
+	id[PGD_NODE_ID_SIZE - 1] = '\0';
+	snprintf(text, sizeof(text), "[dataplane]\nnode_id = %s\n", id);
+	pgd_config_default(&c);
+	cr_expect_eq(parse_row(&c, 0, text), 0, "%s", err);
+	cr_expect_eq(strlen(c.node_id), DP_NODE_ID_MAX);
+	cr_expect_str_eq(pgd_config_node_id(&c), id);
+	id[PGD_NODE_ID_SIZE - 1] = 'n';
+	id[PGD_NODE_ID_SIZE] = '\0';
+	snprintf(text, sizeof(text), "[dataplane]\nnode_id = %s\n", id);
+	cr_expect_eq(parse_row(&c, 1, text), PG_E_CONFIG);
+	cr_expect_not_null(strstr(err, "1..256 bytes"), "%s", err);
+	cr_expect_eq(pgd_config_set(&c, "dataplane.node_id=", err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(pgd_config_node_id(&c), c.node_name);
 }
 
 /* Path lengths at their bounds: sun_path for the socket, PATH_MAX for the state directory. */

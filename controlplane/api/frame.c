@@ -53,6 +53,14 @@ static const struct tag_info tags[PG_API_TAGS] = {
 	[PG_API_T_MAX_RECORD_SIZE] = { PG_API_K_U32, 4 },
 	[PG_API_T_MESSAGE] = { PG_API_K_STRING, PG_API_STRING_MAX },
 	[PG_API_T_SEQ] = { PG_API_K_U64, 8 },
+	[PG_API_T_ADDRESS] = { PG_API_K_STRING, PG_API_ADDRESS_MAX },
+	[PG_API_T_NODE] = { PG_API_K_STRING, PG_API_NODE_MAX },
+	[PG_API_T_REASON] = { PG_API_K_U32, 4 },
+	[PG_API_T_RECORDS_RX] = { PG_API_K_U64, 8 },
+	[PG_API_T_RECORDS_TX] = { PG_API_K_U64, 8 },
+	[PG_API_T_RETRANSMITS] = { PG_API_K_U64, 8 },
+	[PG_API_T_SRTT_US] = { PG_API_K_U64, 8 },
+	[PG_API_T_LINKS] = { PG_API_K_U32, 4 },
 };
 
 /* ---- the schema table -------------------------------------------------------------------- */
@@ -60,7 +68,7 @@ static const struct tag_info tags[PG_API_TAGS] = {
 enum {
 	ONE = 0x1,  /* required */
 	MANY = 0x2, /* may repeat */
-	RULES = 8,  /* rules per list (zero-terminated) */
+	RULES = 12, /* rules per list (zero-terminated) */
 };
 
 struct rule {
@@ -109,9 +117,15 @@ static const struct schema schemas[] = {
 	{ PG_API_GRAPH_DELETE, { R(GRAPH) }, { { 0 } }, { { 0 } } },
 	{ PG_API_GRAPH_LIST, { { 0 } }, { M(ITEM) }, { R(GRAPH), R(STATUS), O(IDENTITY) } },
 	{ PG_API_GRAPH_STATUS, { R(GRAPH) },
-	  { R(STATUS), R(COUNT), O(IDENTITY), O(MAX_RECORD_SIZE) }, { { 0 } } },
+	  { R(STATUS), R(COUNT), O(IDENTITY), O(MAX_RECORD_SIZE), O(LINKS) }, { { 0 } } },
 	{ PG_API_GRAPH_EXPORT, { R(GRAPH), R(PATH) }, { { 0 } }, { { 0 } } },
 	{ PG_API_GRAPH_IMPORT, { R(GRAPH), R(PATH) }, { { 0 } }, { { 0 } } },
+	{ PG_API_GRAPH_LISTEN, { R(GRAPH), O(FLAGS) }, { { 0 } }, { { 0 } } },
+	{ PG_API_GRAPH_CONNECT, { R(GRAPH), R(ADDRESS) }, { R(ADDRESS) }, { { 0 } } },
+	{ PG_API_GRAPH_DISCONNECT, { R(GRAPH), R(ADDRESS) }, { { 0 } }, { { 0 } } },
+	{ PG_API_GRAPH_NEIGHBOURS, { R(GRAPH) }, { M(ITEM) },
+	  { R(ADDRESS), O(NODE), O(FLAGS), O(RECORDS_RX), O(RECORDS_TX), O(RETRANSMITS),
+	    O(SRTT_US) } },
 	{ PG_API_RECORD_ADD, { R(GRAPH), RM(RECORD) }, { M(RESULT) }, { { 0 } } },
 	{ PG_API_RECORD_UPDATE, { R(GRAPH), RM(RECORD) }, { M(RESULT) }, { { 0 } } },
 	{ PG_API_RECORD_DELETE, { R(GRAPH), RM(RECORD_ID), O(CREATOR) }, { M(RESULT) }, { { 0 } } },
@@ -123,7 +137,8 @@ static const struct schema schemas[] = {
 	  { M(RECORD), O(CURSOR) }, { { 0 } } },
 	{ PG_API_SUBSCRIBE, { R(GRAPH), O(EVENT_MASK) }, { { 0 } }, { { 0 } } },
 	{ PG_API_UNSUBSCRIBE, { R(GRAPH) }, { { 0 } }, { { 0 } } },
-	{ PG_API_EVENT, { R(EVENT_KIND), O(GRAPH), O(RECORD), O(SEQ), O(LOST), O(STATUS) },
+	{ PG_API_EVENT, { R(EVENT_KIND), O(GRAPH), O(RECORD), O(SEQ), O(LOST), O(STATUS),
+			  O(ADDRESS), O(NODE), O(REASON), O(FLAGS) },
 	  { { 0 } }, { { 0 } } },
 };
 /* clang-format on */

@@ -43,6 +43,8 @@ enum {
 	PG_API_FIELDS_MAX = 1u << 20, /* fields one frame may carry */
 	PG_API_ITEM_FIELDS_MAX = 64,  /* fields one item may carry */
 	PG_API_LEN_MIN = 12,	      /* the smallest header.len: no body */
+	PG_API_ADDRESS_MAX = 261,     /* "[" 253-byte host "]:" 5-digit port */
+	PG_API_NODE_MAX = 256,	      /* bytes of a node id */
 };
 
 /* Header offsets. */
@@ -73,9 +75,16 @@ enum pg_api_msg {
 	PG_API_GRAPH_CLOSE = 22,  /* GRAPH */
 	PG_API_GRAPH_DELETE = 23, /* GRAPH */
 	PG_API_GRAPH_LIST = 24,	  /* -> ITEM{GRAPH STATUS}* */
-	PG_API_GRAPH_STATUS = 25, /* GRAPH -> STATUS COUNT (records) ... */
+	PG_API_GRAPH_STATUS = 25, /* GRAPH -> STATUS COUNT (records) [IDENTITY] ... [LINKS] */
 	PG_API_GRAPH_EXPORT = 26, /* GRAPH PATH */
 	PG_API_GRAPH_IMPORT = 27, /* GRAPH PATH */
+	/* flooding: links between this node and others for one graph (doc/flood.md) */
+	PG_API_GRAPH_LISTEN = 28,     /* GRAPH [FLAGS: PG_API_LISTEN_STOP] */
+	PG_API_GRAPH_CONNECT = 29,    /* GRAPH ADDRESS -> ADDRESS (resolved); the outcome is an
+				       * event: NEIGHBOUR_UP or CONNECT_FAILED with that ADDRESS */
+	PG_API_GRAPH_DISCONNECT = 30, /* GRAPH ADDRESS */
+	PG_API_GRAPH_NEIGHBOURS = 31, /* GRAPH -> ITEM{ADDRESS NODE FLAGS RECORDS_RX RECORDS_TX
+				       * RETRANSMITS SRTT_US}* */
 
 	PG_API_RECORD_ADD = 40,	   /* GRAPH RECORD* -> RESULT* (one per record, in order) */
 	PG_API_RECORD_UPDATE = 41, /* GRAPH RECORD* -> RESULT* */
@@ -116,6 +125,14 @@ enum pg_api_tag {
 	PG_API_T_MAX_RECORD_SIZE = 24, /* u32: a graph's max record size */
 	PG_API_T_MESSAGE = 25,	       /* string: an error's detail, in a failed reply */
 	PG_API_T_SEQ = 26,	       /* u64: an event's sequence number in the graph's log */
+	PG_API_T_ADDRESS = 27,	       /* string: "host:port" or "[IPv6]:port" */
+	PG_API_T_NODE = 28,	       /* string: a node id, as its HELLO says (<= 256 bytes) */
+	PG_API_T_REASON = 29,	       /* u32: why a link ended (enum pg_api_link_reason) */
+	PG_API_T_RECORDS_RX = 30,      /* u64: records received over a link */
+	PG_API_T_RECORDS_TX = 31,      /* u64: records sent over a link */
+	PG_API_T_RETRANSMITS = 32,     /* u64: datagrams a link sent again */
+	PG_API_T_SRTT_US = 33,	       /* u64: a link's smoothed round-trip time, microseconds */
+	PG_API_T_LINKS = 34,	       /* u32: a graph's established links */
 	PG_API_TAGS,		       /* one past the last tag */
 };
 
@@ -134,7 +151,31 @@ enum pg_api_kind {
 enum pg_api_graph_status {
 	PG_API_GS_OPEN = 0x1,	   /* opened by the daemon: its store is loaded */
 	PG_API_GS_SECURED = 0x2,   /* records are signed by the graph's identity */
-	PG_API_GS_LISTENING = 0x4, /* (flooding, a later issue) */
+	PG_API_GS_LISTENING = 0x4, /* accepts links from other nodes (GRAPH_LISTEN) */
+	PG_API_GS_CONNECTED = 0x8, /* has one link or more */
+};
+
+/* GRAPH_LISTEN's FLAGS. */
+enum { PG_API_LISTEN_STOP = 0x1 };
+
+/* FLAGS of a GRAPH_NEIGHBOURS item, and of a neighbour event. */
+enum pg_api_link_flags {
+	PG_API_LINK_INITIATOR = 0x1, /* item: this node connected to it */
+	PG_API_LINK_BY_PEER = 0x2,   /* NEIGHBOUR_DOWN, CONNECT_FAILED: the other node ended it */
+};
+
+/* Why a link ended or never came up (PG_API_T_REASON): the CLOSE reasons of the datagram
+ * protocol (dataplane/link/wire.h DP_CLOSE_*, same numbers), and 0 for silence. */
+enum pg_api_link_reason {
+	PG_API_REASON_TIMEOUT = 0,  /* nothing heard: dead link, or no answer to the hello */
+	PG_API_REASON_CLOSED = 1,   /* disconnected by a node (graph disconnect / close) */
+	PG_API_REASON_NO_GRAPH = 2, /* the other node has no such graph open and listening */
+	PG_API_REASON_VERSION = 3,  /* no common protocol version */
+	PG_API_REASON_FULL = 4,	    /* the other node's link table is full */
+	PG_API_REASON_PROTOCOL = 5, /* a node broke the protocol */
+	PG_API_REASON_SHUTDOWN = 6, /* the node is stopping */
+	PG_API_REASON_SELF = 7,	    /* the address is this node's own */
+	PG_API_REASONS,
 };
 
 /* Event kinds (PG_API_T_EVENT_KIND). */
@@ -145,6 +186,10 @@ enum pg_api_event_kind {
 	PG_API_EV_EXPIRED = 4,
 	PG_API_EV_GRAPH_STATUS = 5,
 	PG_API_EV_LOST = 6, /* the subscriber fell behind: LOST says how many events it missed */
+	/* links: ADDRESS, NODE (not in CONNECT_FAILED), REASON and FLAGS (not in UP) */
+	PG_API_EV_NEIGHBOUR_UP = 7,
+	PG_API_EV_NEIGHBOUR_DOWN = 8,
+	PG_API_EV_CONNECT_FAILED = 9,
 	PG_API_EV_KINDS,
 };
 

@@ -30,6 +30,8 @@ enum cli_exit {
 	CLI_EXIT_USAGE = 2,	  /* bad arguments or input: nothing was sent for them */
 	CLI_EXIT_UNREACHABLE = 3, /* no daemon, not allowed, went away, another protocol */
 	CLI_EXIT_NOT_FOUND = 4,	  /* the graph, identity or record named does not exist */
+	CLI_EXIT_BUSY = 5,	  /* the node's flood queues are full: nothing of what failed was
+				   * stored; the same command can be run again after a pause */
 	/* inside the tool only: the command is done (its help printed) and exits 0; being
 	 * non-zero, it stops every caller that checks `if ((status = ...)) return status` */
 	CLI_EXIT_DONE = -1,
@@ -163,6 +165,11 @@ const char *cli_errtext(const struct cli *c, int err);
 /* Reports a failed call ("peergraph graph open: <what>: <why>"; in JSON mode also the error
  * document on stdout) and returns its exit status. */
 int cli_fail(struct cli *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Reports a failure whose explanation the tool has itself (why) with the given exit status
+ * and error code ("peergraph graph connect: <what>: <why>"; the JSON error document too).
+ * Returns status. */
+int cli_fail_why(struct cli *c, int status, int err, const char *why, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Reports a local failure (out of memory, an unwritable file): 1. */
 int cli_local_fail(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -244,6 +251,10 @@ void cli_json_set(json_t *obj, const char *key, json_t *val);
 /* A graph's status as JSON (with_count: it carries records and max record size). */
 json_t *cli_json_graph_status(const struct peergraph_graph_status *st, bool with_count);
 
+/* Checks a HOST:PORT operand as the daemon reads it: a host of 1..253 printable bytes (an
+ * IPv6 address in brackets) and a port of 1..65535. */
+int cli_check_address(const char *s, char *why);
+
 /* A graph's status as lines of fields (graph status, stats GRAPH). */
 void cli_graph_status_print(const struct peergraph_graph_status *st);
 
@@ -273,6 +284,9 @@ extern const struct cli_cmd cli_identity_cmd;
 extern const struct cli_cmd cli_graph_cmd;
 extern const struct cli_cmd cli_record_cmd;
 extern const struct cli_cmd cli_stats_cmd;
+/* graph listen / connect / disconnect / neighbours (graph_link.c). */
+extern const struct cli_cmd cli_graph_listen_cmd, cli_graph_connect_cmd, cli_graph_disconnect_cmd,
+    cli_graph_neighbours_cmd;
 
 /* record list / record search (record_query.c). */
 int cli_record_list(struct cli *c, int argc, char **argv);

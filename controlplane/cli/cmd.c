@@ -47,7 +47,9 @@ static const char exit_statuses[] =
     "    3   cannot reach the daemon: it is not running, the socket is wrong, this user\n"
     "        is not allowed, it went away, or it speaks another protocol version\n"
     "    4   not found: the graph, identity or record named does not exist (or the\n"
-    "        file the daemon was told to read)\n";
+    "        file the daemon was told to read)\n"
+    "    5   busy: the node's flood queues are full (a neighbour is slower than this\n"
+    "        publisher); what failed so was not stored: run it again after a pause\n";
 
 void cli_help_print(FILE *out, const char *path, const struct cli_cmd *cmd)
 {

@@ -37,6 +37,8 @@ int cli_exit_of(const struct cli *c, int err)
 	case -ECONNREFUSED:
 	case CLI_E_API_VERSION:
 		return CLI_EXIT_UNREACHABLE;
+	case PEERGRAPH_E_BUSY:
+		return CLI_EXIT_BUSY;
 	default:
 		return CLI_EXIT_FAILED;
 	}
@@ -102,6 +104,18 @@ int cli_fail(struct cli *c, int err, const char *fmt, ...)
 		 "%s (is peergraphd still running? its log says why it closed "
 		 "the connection: journalctl -u peergraphd)",
 		 cli_errtext(c, err));
+	report(c, status, err, what, why);
+	return status;
+}
+
+int cli_fail_why(struct cli *c, int status, int err, const char *why, const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
 	report(c, status, err, what, why);
 	return status;
 }

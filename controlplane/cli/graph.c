@@ -256,12 +256,13 @@ static const char status_help[] =
     "\n"
     "DESCRIPTION\n"
     "    Shows a graph's state: open or closed, secured (and by which identity),\n"
-    "    listening, its record count and its max record size.\n"
+    "    listening for links from other nodes, its record count, its max record size\n"
+    "    and its links to other nodes (`peergraph graph neighbours` lists them).\n"
     "\n"
     "OUTPUT\n"
     "    Lines of fields; with --json {\"graph\": \"chat\", \"open\": true, \"secured\":\n"
     "    true, \"listening\": false, \"identity\": \"...\" or null, \"records\": 12,\n"
-    "    \"max_record_size\": 1048576}.\n"
+    "    \"max_record_size\": 1048576, \"links\": 2}.\n"
     "\n"
     "EXAMPLES\n"
     "    peergraph graph status chat\n";
@@ -273,6 +274,7 @@ void cli_graph_status_print(const struct peergraph_graph_status *st)
 	printf("secured:          %s%s\n", st->status & PEERGRAPH_GRAPH_SECURED ? "yes, by " : "no",
 	       st->status & PEERGRAPH_GRAPH_SECURED ? st->identity : "");
 	printf("listening:        %s\n", st->status & PEERGRAPH_GRAPH_LISTENING ? "yes" : "no");
+	printf("links:            %u\n", st->links);
 	printf("records:          %llu\n", (unsigned long long)st->records);
 	printf("max record size:  %u bytes\n", st->max_record_size);
 }
@@ -379,13 +381,21 @@ static const char graph_help[] =
     "    peergraph graph status ID\n"
     "    peergraph graph export ID FILE\n"
     "    peergraph graph import ID FILE\n"
+    "    peergraph graph listen ID [--stop]\n"
+    "    peergraph graph connect ID HOST:PORT [--no-wait] [--timeout DURATION]\n"
+    "    peergraph graph disconnect ID HOST:PORT\n"
+    "    peergraph graph neighbours ID\n"
     "\n"
     "DESCRIPTION\n"
     "    Manages the node's graphs: databases of records that the node floods to and\n"
     "    from its neighbours. A graph is named by its ID on every node that holds it.\n"
+    "    Two nodes flood a graph once one listens for it and the other connects to it\n"
+    "    (at its daemon's dataplane address, [dataplane] address in peergraphd.conf).\n"
     "\n"
     "EXAMPLES\n"
-    "    peergraph graph create chat && peergraph graph status chat\n";
+    "    peergraph graph create chat && peergraph graph status chat\n"
+    "    peergraph graph listen chat     # on node B\n"
+    "    peergraph graph connect chat nodeb.example:3587     # on node A\n";
 
 static const struct cli_cmd create_cmd = {
 	"create", "create a graph and open it", create_help, create_run, NULL,
@@ -413,8 +423,19 @@ static const struct cli_cmd import_cmd = {
 };
 
 static const struct cli_cmd *const graph_cmds[] = {
-	&create_cmd, &open_cmd,	  &close_cmd,  &delete_cmd, &list_cmd,
-	&status_cmd, &export_cmd, &import_cmd, NULL,
+	&create_cmd,
+	&open_cmd,
+	&close_cmd,
+	&delete_cmd,
+	&list_cmd,
+	&status_cmd,
+	&export_cmd,
+	&import_cmd,
+	&cli_graph_listen_cmd,
+	&cli_graph_connect_cmd,
+	&cli_graph_disconnect_cmd,
+	&cli_graph_neighbours_cmd,
+	NULL,
 };
 
 const struct cli_cmd cli_graph_cmd = {

@@ -64,6 +64,7 @@ json_t *cli_json_graph_status(const struct peergraph_graph_status *st, bool with
 	if (with_count) {
 		cli_json_set(o, "records", json_integer((json_int_t)st->records));
 		cli_json_set(o, "max_record_size", json_integer(st->max_record_size));
+		cli_json_set(o, "links", json_integer(st->links));
 	}
 	return o;
 }

@@ -468,6 +468,40 @@ int cli_check_graph_id(const char *s, char *why)
 	return 0;
 }
 
+int cli_check_address(const char *s, char *why)
+{
+	const char *host = s, *colon, *p;
+	size_t hlen;
+	unsigned long port = 0;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return cli_why(why, -EINVAL, "expected [IPV6]:PORT");
+		host = s + 1;
+		hlen = (size_t)(close - host);
+		colon = close + 1;
+	} else {
+		if (!(colon = strrchr(s, ':')))
+			return cli_why(why, -EINVAL, "expected HOST:PORT");
+		hlen = (size_t)(colon - s);
+		if (memchr(s, ':', hlen))
+			return cli_why(why, -EINVAL,
+				       "an IPv6 address goes in brackets: [ADDR]:PORT");
+	}
+	if (hlen == 0 || hlen > 253)
+		return cli_why(why, -EINVAL, "the host is 1 to 253 characters");
+	for (size_t i = 0; i < hlen; i++)
+		if ((unsigned char)host[i] <= 0x20 || (unsigned char)host[i] >= 0x7f)
+			return cli_why(why, -EINVAL, "the host is printable ASCII without spaces");
+	for (p = colon + 1; *p >= '0' && *p <= '9' && port <= 65535; p++)
+		port = port * 10 + (unsigned long)(*p - '0');
+	if (p == colon + 1 || *p || port == 0 || port > 65535)
+		return cli_why(why, -EINVAL, "the port is a number from 1 to 65535");
+	return 0;
+}
+
 int cli_check_classifier(const char *s, char *why)
 {
 	size_t len = strlen(s);

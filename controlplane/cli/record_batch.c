@@ -538,6 +538,9 @@ static int run(struct batch *b, struct reader *rd)
 		summary_text(b, secs);
 	if (b->stop_exit)
 		return b->stop_exit;
+	/* refused only for a full flood queue: the whole of it can be sent again later */
+	if (b->failed && !b->skipped && b->ncodes == 1 && b->codes[0].code == PEERGRAPH_E_BUSY)
+		return CLI_EXIT_BUSY;
 	return b->failed || b->skipped ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 }
 

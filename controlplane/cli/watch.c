@@ -1,6 +1,7 @@
 /*
  * watch.c - `peergraph record watch`: a graph's events (records added, updated, deleted,
- * expired; the graph's status changing) printed as they happen, one line each.
+ * expired; the graph's status changing; its links to other nodes coming up, going down, or
+ * failing to come up) printed as they happen, one line each.
  *
  * LOST EVENTS
  *
@@ -55,6 +56,12 @@ static const char *kind_name(enum peergraph_event_kind k)
 		return "graph_status";
 	case PEERGRAPH_EVENT_LOST:
 		return "lost";
+	case PEERGRAPH_EVENT_NEIGHBOUR_UP:
+		return "neighbour_up";
+	case PEERGRAPH_EVENT_NEIGHBOUR_DOWN:
+		return "neighbour_down";
+	case PEERGRAPH_EVENT_CONNECT_FAILED:
+		return "connect_failed";
 	}
 	return "unknown";
 }
@@ -85,6 +92,45 @@ static int print_lost(struct watch *w, const struct peergraph_event *ev)
 	return CLI_EXIT_OK;
 }
 
+static bool is_link_event(enum peergraph_event_kind k)
+{
+	return k == PEERGRAPH_EVENT_NEIGHBOUR_UP || k == PEERGRAPH_EVENT_NEIGHBOUR_DOWN ||
+	       k == PEERGRAPH_EVENT_CONNECT_FAILED;
+}
+
+/* A neighbour event: a link up or down, a connect that failed. */
+static int print_link(struct watch *w, const struct peergraph_event *ev)
+{
+	char now[CLI_TIME_SIZE];
+	json_t *o;
+
+	if (w->c->json) {
+		o = json_object();
+		cli_json_set(o, "event", json_string(kind_name(ev->kind)));
+		cli_json_set(o, "graph", json_string(ev->graph_id[0] ? ev->graph_id : w->graph));
+		cli_json_set(o, "address", json_string(ev->address));
+		if (ev->kind != PEERGRAPH_EVENT_CONNECT_FAILED)
+			cli_json_set(o, "node", json_string(ev->node));
+		if (ev->kind != PEERGRAPH_EVENT_NEIGHBOUR_UP) {
+			cli_json_set(o, "reason", json_integer(ev->reason));
+			cli_json_set(o, "reason_text",
+				     json_string(peergraph_link_reason_text(ev->reason)));
+			cli_json_set(o, "by_peer", json_boolean(ev->by_peer));
+		}
+		return cli_json_print(w->c, o);
+	}
+	cli_time_format(cli_now_us(), false, now);
+	if (ev->kind == PEERGRAPH_EVENT_NEIGHBOUR_UP)
+		printf("%-8s  %s  %s  node %s\n", "up", now, ev->address, ev->node);
+	else
+		printf("%-8s  %s  %s%s%s  %s%s\n",
+		       ev->kind == PEERGRAPH_EVENT_NEIGHBOUR_DOWN ? "down" : "failed", now,
+		       ev->address, ev->node[0] ? "  node " : "", ev->node,
+		       peergraph_link_reason_text(ev->reason),
+		       ev->by_peer ? " (by the other node)" : "");
+	return CLI_EXIT_OK;
+}
+
 static int print_event(struct watch *w, const struct peergraph_event *ev)
 {
 	char now[CLI_TIME_SIZE], id[37], type[37];
@@ -93,6 +139,8 @@ static int print_event(struct watch *w, const struct peergraph_event *ev)
 	if (ev->kind == PEERGRAPH_EVENT_LOST)
 		return print_lost(w, ev);
 	w->seen++;
+	if (is_link_event(ev->kind))
+		return print_link(w, ev);
 	if (w->c->json) {
 		o = json_object();
 		cli_json_set(o, "event", json_string(kind_name(ev->kind)));
@@ -161,7 +209,9 @@ const char cli_record_watch_help[] =
     "\n"
     "DESCRIPTION\n"
     "    Prints the events of an open graph as they happen, one line each: records\n"
-    "    added, updated, deleted and expired, and changes of the graph's status. Runs\n"
+    "    added, updated, deleted and expired, changes of the graph's status, and its\n"
+    "    links to other nodes coming up (up), going down (down) or failing to come\n"
+    "    up (failed), with the other node's address and why. Runs\n"
     "    until --count events were printed, --timeout passed, or it is interrupted;\n"
     "    the first two exit with status 0.\n"
     "\n"
@@ -186,6 +236,11 @@ const char cli_record_watch_help[] =
     "         {\"open\": true, \"secured\": true, \"listening\": false}}\n"
     "        {\"event\": \"lost\", \"graph\": \"chat\", \"source\": \"daemon\"|\"client\",\n"
     "         \"lost\": N (in this gap), \"lost_total\": N}\n"
+    "        {\"event\": \"neighbour_up\", \"graph\": \"chat\", \"address\": \"192.0.2.7:3587\",\n"
+    "         \"node\": \"0.nodeb\"}\n"
+    "        {\"event\": \"neighbour_down\"|\"connect_failed\", \"graph\": \"chat\",\n"
+    "         \"address\": \"...\", \"node\": \"...\" (not in connect_failed), \"reason\": 1,\n"
+    "         \"reason_text\": \"disconnected\", \"by_peer\": true}\n"
     "\n"
     "EXAMPLES\n"
     "    peergraph record watch chat\n"

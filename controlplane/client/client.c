@@ -57,8 +57,19 @@ _Static_assert(SAME(PEERGRAPH_GRAPH_OPEN, PG_API_GS_OPEN) &&
 	       "graph status bits travel as they are");
 _Static_assert(SAME(PEERGRAPH_EVENT_ADDED, PG_API_EV_ADDED) &&
 		   SAME(PEERGRAPH_EVENT_LOST, PG_API_EV_LOST) &&
-		   SAME(PEERGRAPH_EVENT_GRAPH_STATUS, PG_API_EV_GRAPH_STATUS),
+		   SAME(PEERGRAPH_EVENT_GRAPH_STATUS, PG_API_EV_GRAPH_STATUS) &&
+		   SAME(PEERGRAPH_EVENT_NEIGHBOUR_UP, PG_API_EV_NEIGHBOUR_UP) &&
+		   SAME(PEERGRAPH_EVENT_NEIGHBOUR_DOWN, PG_API_EV_NEIGHBOUR_DOWN) &&
+		   SAME(PEERGRAPH_EVENT_CONNECT_FAILED, PG_API_EV_CONNECT_FAILED),
 	       "event kinds travel as they are");
+_Static_assert(SAME(PEERGRAPH_GRAPH_CONNECTED, PG_API_GS_CONNECTED), "the has-links bit");
+_Static_assert(SAME(PEERGRAPH_ADDRESS_SIZE, PG_API_ADDRESS_MAX + 1) &&
+		   SAME(PEERGRAPH_NODE_ID_SIZE, PG_API_NODE_MAX + 1),
+	       "address and node id buffers");
+_Static_assert(SAME(PEERGRAPH_REASON_TIMEOUT, PG_API_REASON_TIMEOUT) &&
+		   SAME(PEERGRAPH_REASON_SELF, PG_API_REASON_SELF),
+	       "link reasons travel as they are");
+_Static_assert(SAME(PEERGRAPH_E_BUSY, PG_E_BUSY), "the busy code is the daemon's");
 
 enum {
 	RX_MIN = 4096, /* the reply buffer's first size */
@@ -78,7 +89,10 @@ static const char *const tag_names[PG_API_TAGS] = {
 	[PG_API_T_RESULT] = "RESULT", [PG_API_T_EVENT_KIND] = "EVENT_KIND",
 	[PG_API_T_EVENT_MASK] = "EVENT_MASK", [PG_API_T_LOST] = "LOST", [PG_API_T_ITEM] = "ITEM",
 	[PG_API_T_MAX_RECORD_SIZE] = "MAX_RECORD_SIZE", [PG_API_T_MESSAGE] = "MESSAGE",
-	[PG_API_T_SEQ] = "SEQ",
+	[PG_API_T_SEQ] = "SEQ", [PG_API_T_ADDRESS] = "ADDRESS", [PG_API_T_NODE] = "NODE",
+	[PG_API_T_REASON] = "REASON", [PG_API_T_RECORDS_RX] = "RECORDS_RX",
+	[PG_API_T_RECORDS_TX] = "RECORDS_TX", [PG_API_T_RETRANSMITS] = "RETRANSMITS",
+	[PG_API_T_SRTT_US] = "SRTT_US", [PG_API_T_LINKS] = "LINKS",
 };
 /* clang-format on */
 
@@ -567,6 +581,11 @@ static const struct {
 	{ -EDEADLK, "a record callback called its own connection: finish the enumeration first, "
 		    "or use another connection" },
 	{ -EBUSY, "the daemon is busy: retry later" },
+	{ PG_E_BUSY,
+	  "busy: the node's flood queues are full (a neighbour is slower than this "
+	  "publisher): nothing was stored; retry after a pause, or publish more slowly" },
+	{ -EISCONN, "already connected: the graph has a link to that address" },
+	{ -EADDRNOTAVAIL, "the host does not resolve to an IPv4 or IPv6 address" },
 };
 
 const char *peergraph_strerror(int err)

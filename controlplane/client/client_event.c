@@ -123,6 +123,18 @@ static int event_export(struct peergraph *pg, const uint8_t *body, size_t len,
 		case PG_API_T_STATUS:
 			ev->status = pg_api_u32(&f);
 			break;
+		case PG_API_T_ADDRESS: /* bounds checked: the buffers hold them */
+			pg_api_str(&f, pg->address, sizeof(pg->address));
+			break;
+		case PG_API_T_NODE:
+			pg_api_str(&f, pg->node, sizeof(pg->node));
+			break;
+		case PG_API_T_REASON:
+			ev->reason = pg_api_u32(&f);
+			break;
+		case PG_API_T_FLAGS:
+			ev->by_peer = pg_api_u32(&f) & PG_API_LINK_BY_PEER;
+			break;
 		}
 	}
 	return 1;
@@ -148,8 +160,10 @@ int peergraph_event_next(struct peergraph *pg, struct peergraph_event *ev, int t
 	}
 	s = slot_pop(&pg->events);
 	memset(ev, 0, sizeof(*ev));
-	pg->graph_id[0] = '\0';
+	pg->graph_id[0] = pg->address[0] = pg->node[0] = '\0';
 	ev->graph_id = pg->graph_id;
+	ev->address = pg->address;
+	ev->node = pg->node;
 	ev->record.creator = ev->record.modifier = "";
 	if (!s.body) {
 		ev->kind = PEERGRAPH_EVENT_LOST;

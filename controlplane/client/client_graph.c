@@ -1,6 +1,7 @@
 /*
  * client_graph.c - graphs through libpeergraph: create, open, close, delete, status, list,
- * export and import (peergraph.h; GRAPH_* in doc/api.md). A graph's store lives under the
+ * export and import, and their links to other nodes: listen, connect, disconnect, neighbours
+ * (peergraph.h; GRAPH_* in doc/api.md). A graph's store lives under the
  * daemon's state directory; export and import paths are on the daemon's host.
  */
 #include <errno.h>
@@ -67,6 +68,9 @@ static void status_fill(const uint8_t *body, size_t len, struct peergraph_graph_
 		case PG_API_T_MAX_RECORD_SIZE:
 			out->max_record_size = pg_api_u32(&f);
 			break;
+		case PG_API_T_LINKS:
+			out->links = pg_api_u32(&f);
+			break;
 		}
 	}
 }
@@ -126,4 +130,133 @@ int peergraph_graph_export(struct peergraph *pg, const char *graph_id, const cha
 int peergraph_graph_import(struct peergraph *pg, const char *graph_id, const char *path)
 {
 	return graph_path(pg, PG_API_GRAPH_IMPORT, graph_id, path);
+}
+
+/* ---- links ------------------------------------------------------------------------------- */
+
+int peergraph_graph_listen(struct peergraph *pg, const char *graph_id, bool on)
+{
+	int err;
+
+	if (!graph_id)
+		return -EINVAL;
+	if ((err = pgc_begin(pg, PG_API_GRAPH_LISTEN)))
+		return err;
+	pg_api_put_str(&pg->w, PG_API_T_GRAPH, graph_id);
+	if (!on)
+		pg_api_put_u32(&pg->w, PG_API_T_FLAGS, PG_API_LISTEN_STOP);
+	return pgc_call(pg);
+}
+
+/* GRAPH_CONNECT or GRAPH_DISCONNECT: a graph and an address. */
+static int graph_address(struct peergraph *pg, uint16_t type, const char *graph_id,
+			 const char *address)
+{
+	int err;
+
+	if (!graph_id || !address)
+		return -EINVAL;
+	if ((err = pgc_begin(pg, type)))
+		return err;
+	pg_api_put_str(&pg->w, PG_API_T_GRAPH, graph_id);
+	pg_api_put_str(&pg->w, PG_API_T_ADDRESS, address);
+	return pgc_call(pg);
+}
+
+int peergraph_graph_connect(struct peergraph *pg, const char *graph_id, const char *address,
+			    char resolved[PEERGRAPH_ADDRESS_SIZE])
+{
+	struct pg_api_field f;
+	const uint8_t *body;
+	size_t len;
+	int err;
+
+	if ((err = graph_address(pg, PG_API_GRAPH_CONNECT, graph_id, address)))
+		return err;
+	body = pgc_body(pg, &len);
+	/* required by the reply's schema, and bounded to fit */
+	if (resolved && pg_api_find(body, len, PG_API_T_ADDRESS, &f))
+		pg_api_str(&f, resolved, PEERGRAPH_ADDRESS_SIZE);
+	return 0;
+}
+
+int peergraph_graph_disconnect(struct peergraph *pg, const char *graph_id, const char *address)
+{
+	return graph_address(pg, PG_API_GRAPH_DISCONNECT, graph_id, address);
+}
+
+/* Fills neighbour i from its ITEM (checked: strings within the buffers' bounds). */
+static void neighbour_fill(const struct pg_api_field *item, void *out, size_t i)
+{
+	struct peergraph_neighbour *nb = (struct peergraph_neighbour *)out + i;
+	struct pg_api_field f;
+	struct pg_api_iter it;
+
+	memset(nb, 0, sizeof(*nb));
+	pg_api_iter_init(&it, item->v, item->len);
+	while (pg_api_iter_next(&it, &f)) {
+		switch (f.tag) {
+		case PG_API_T_ADDRESS:
+			pg_api_str(&f, nb->address, sizeof(nb->address));
+			break;
+		case PG_API_T_NODE:
+			pg_api_str(&f, nb->node, sizeof(nb->node));
+			break;
+		case PG_API_T_FLAGS:
+			nb->initiator = pg_api_u32(&f) & PG_API_LINK_INITIATOR;
+			break;
+		case PG_API_T_RECORDS_RX:
+			nb->records_rx = pg_api_u64(&f);
+			break;
+		case PG_API_T_RECORDS_TX:
+			nb->records_tx = pg_api_u64(&f);
+			break;
+		case PG_API_T_RETRANSMITS:
+			nb->retransmits = pg_api_u64(&f);
+			break;
+		case PG_API_T_SRTT_US:
+			nb->srtt_us = pg_api_u64(&f);
+			break;
+		}
+	}
+}
+
+int peergraph_graph_neighbours(struct peergraph *pg, const char *graph_id,
+			       struct peergraph_neighbour *out, unsigned max, unsigned *n)
+{
+	struct pg_api_field f;
+	struct pg_api_iter it;
+	const uint8_t *body;
+	size_t len, count = 0;
+	int err;
+
+	if (!n || (max && !out))
+		return -EINVAL;
+	if ((err = pgc_call_str(pg, PG_API_GRAPH_NEIGHBOURS, PG_API_T_GRAPH, graph_id)))
+		return err;
+	body = pgc_body(pg, &len);
+	pg_api_iter_init(&it, body, len);
+	for (; pg_api_iter_next(&it, &f); count++) /* ITEMs only, by the schema */
+		if (count < max)
+			neighbour_fill(&f, out, count);
+	*n = count > UINT32_MAX ? UINT32_MAX : (unsigned)count;
+	return 0;
+}
+
+const char *peergraph_link_reason_text(uint32_t reason)
+{
+	static const char *const text[] = {
+		[PEERGRAPH_REASON_TIMEOUT] = "nothing heard from the other node",
+		[PEERGRAPH_REASON_CLOSED] = "disconnected",
+		[PEERGRAPH_REASON_NO_GRAPH] = "the other node has no such graph open and listening",
+		[PEERGRAPH_REASON_VERSION] = "no common protocol version",
+		[PEERGRAPH_REASON_FULL] = "the other node's link table is full",
+		[PEERGRAPH_REASON_PROTOCOL] = "a node broke the protocol",
+		[PEERGRAPH_REASON_SHUTDOWN] = "the node is stopping",
+		[PEERGRAPH_REASON_SELF] = "that address is this node's own",
+	};
+
+	if (reason < sizeof(text) / sizeof(text[0]) && text[reason])
+		return text[reason];
+	return "an unknown reason";
 }

@@ -95,6 +95,8 @@ struct peergraph {
 	char creator[PEERGRAPH_ID_MAX + 1];
 	char modifier[PEERGRAPH_ID_MAX + 1];
 	char graph_id[PEERGRAPH_GRAPH_ID_MAX + 1];
+	char address[PEERGRAPH_ADDRESS_SIZE]; /* a neighbour event's */
+	char node[PEERGRAPH_NODE_ID_SIZE];
 	uint8_t *event_body; /* the body of the event event_next returned last */
 
 	struct pgc_event_queue events;

@@ -35,7 +35,11 @@
 extern "C" {
 #endif
 
-#define PEERGRAPH_SOCKET_ENV	 "PEERGRAPH_SOCKET"
+#define PEERGRAPH_SOCKET_ENV "PEERGRAPH_SOCKET"
+/* A record refused because the node's flood queues are full (a neighbour is slower than the
+ * publisher): nothing was stored; retry it after a pause, or publish more slowly. The same
+ * number as the daemon's PG_E_BUSY. */
+#define PEERGRAPH_E_BUSY	 (-1190)
 #define PEERGRAPH_SOCKET_DEFAULT "/run/peergraph/peergraphd.sock"
 
 enum {
@@ -47,6 +51,8 @@ enum {
 	PEERGRAPH_ATTR_NAME_MAX = 40,	     /* ASCII letters and digits */
 	PEERGRAPH_BATCH_MAX = 65536,	     /* records of one add / update / delete call */
 	PEERGRAPH_LIFETIME_DEFAULT_S = 3600, /* a record's lifetime when expires_us is 0 */
+	PEERGRAPH_ADDRESS_SIZE = 262,	     /* "host:port" / "[IPv6]:port" and its NUL */
+	PEERGRAPH_NODE_ID_SIZE = 257,	     /* a node id (1..256 bytes) and its NUL */
 };
 
 struct peergraph;
@@ -117,7 +123,8 @@ int peergraph_identity_import(struct peergraph *pg, const uint8_t *data, size_t 
 enum peergraph_graph_status_bits {
 	PEERGRAPH_GRAPH_OPEN = 0x1,	 /* the daemon has it open */
 	PEERGRAPH_GRAPH_SECURED = 0x2,	 /* its records are signed by its identity */
-	PEERGRAPH_GRAPH_LISTENING = 0x4, /* flooding (a later release) */
+	PEERGRAPH_GRAPH_LISTENING = 0x4, /* accepts links from other nodes */
+	PEERGRAPH_GRAPH_CONNECTED = 0x8, /* has one link to another node or more */
 };
 
 enum peergraph_graph_flags {
@@ -136,6 +143,7 @@ struct peergraph_graph_status {
 	uint64_t records;
 	char identity[PEERGRAPH_PEER_NAME_SIZE]; /* "" for an unsecured graph */
 	uint32_t max_record_size;
+	unsigned links; /* established links to other nodes (status only; 0 when closed) */
 };
 
 /* Creates a graph (its store under the daemon's state directory) and opens it. props may be
@@ -158,6 +166,57 @@ long peergraph_graph_list(struct peergraph *pg, struct peergraph_graph_status *o
  * written so into the graph, all or nothing. 0 or an error. */
 int peergraph_graph_export(struct peergraph *pg, const char *graph_id, const char *path);
 int peergraph_graph_import(struct peergraph *pg, const char *graph_id, const char *path);
+
+/* ---- links: flooding a graph between nodes ---------------------------------------------- */
+
+/*
+ * A graph's records are flooded to every node it has a link with, and from them to theirs.
+ * A link is made by one node connecting to another that listens for that graph; both must
+ * have it open. Addresses are "host:port" or "[IPv6]:port": the dataplane address of the other
+ * node's daemon ([dataplane] address in its peergraphd.conf, default port 3587); a host name is
+ * resolved by the daemon.
+ */
+
+struct peergraph_neighbour {
+	char address[PEERGRAPH_ADDRESS_SIZE]; /* the other node's, as the daemon resolved it */
+	char node[PEERGRAPH_NODE_ID_SIZE];    /* its node id ("" when it announced none) */
+	bool initiator;			      /* this node connected to it */
+	uint64_t records_rx, records_tx;      /* records received from it, sent to it */
+	uint64_t retransmits;		      /* datagrams sent to it again */
+	uint64_t srtt_us;		      /* smoothed round-trip time */
+};
+
+/* Starts (on) or stops accepting links for an open graph from other nodes; links up stay up.
+ * 0, or an error (-ENOTCONN: the graph is closed or the daemon has no dataplane socket). */
+int peergraph_graph_listen(struct peergraph *pg, const char *graph_id, bool on);
+/* Starts a link to the node at address and returns at once; resolved (may be NULL) gets the
+ * address as the daemon resolved and writes it. The outcome is an event with that address:
+ * PEERGRAPH_EVENT_NEIGHBOUR_UP, or PEERGRAPH_EVENT_CONNECT_FAILED (the daemon gives up after
+ * 5 s). To wait for it, subscribe to the graph before connecting. 0; -EINVAL (not
+ * host:port), -EADDRNOTAVAIL (the host does not resolve), -EISCONN (linked already),
+ * -ENOTCONN, PG_E_BUSY (retry), or an error. */
+int peergraph_graph_connect(struct peergraph *pg, const char *graph_id, const char *address,
+			    char resolved[PEERGRAPH_ADDRESS_SIZE]);
+/* Closes the graph's link to address. 0, -ENOENT (no link to it), or an error. */
+int peergraph_graph_disconnect(struct peergraph *pg, const char *graph_id, const char *address);
+/* The graph's established links: up to max into out, and how many there are into *n (may be
+ * more than max). 0 or an error. */
+int peergraph_graph_neighbours(struct peergraph *pg, const char *graph_id,
+			       struct peergraph_neighbour *out, unsigned max, unsigned *n);
+
+/* Why a link ended or never came up (an event's reason). */
+enum peergraph_link_reason {
+	PEERGRAPH_REASON_TIMEOUT = 0,  /* nothing heard: a dead link, or no answer to the hello */
+	PEERGRAPH_REASON_CLOSED = 1,   /* disconnected by a node (disconnect, graph close) */
+	PEERGRAPH_REASON_NO_GRAPH = 2, /* the other node has no such graph open and listening */
+	PEERGRAPH_REASON_VERSION = 3,  /* no common protocol version */
+	PEERGRAPH_REASON_FULL = 4,     /* the other node's link table is full */
+	PEERGRAPH_REASON_PROTOCOL = 5, /* a node broke the protocol */
+	PEERGRAPH_REASON_SHUTDOWN = 6, /* the node is stopping */
+	PEERGRAPH_REASON_SELF = 7,     /* the address is the connecting node's own */
+};
+/* A reason in words ("no such graph open and listening there"). Never NULL. */
+const char *peergraph_link_reason_text(uint32_t reason);
 
 /* ---- records ------------------------------------------------------------------------------ */
 
@@ -209,8 +268,9 @@ struct peergraph_record {
 
 /* Adds n records (n <= PEERGRAPH_BATCH_MAX, else -EINVAL); returns once the daemon has stored
  * every accepted one durably. results[i] (may be NULL) gets record i's outcome: 0, or why it
- * was refused (PG_E_TOO_LARGE, PG_E_TOO_MANY_ATTRS, ...); a record the library itself finds
- * invalid (a bad attribute name, an expiry in the past) is refused so without being sent.
+ * was refused (PG_E_TOO_LARGE, PG_E_TOO_MANY_ATTRS, ...; PEERGRAPH_E_BUSY when the node's
+ * flood queues are full: nothing stored, retry it later and slower); a record the library itself
+ * finds invalid (a bad attribute name, an expiry in the past) is refused so without being sent.
  * Returns how many were added, or an error for the whole call (the graph not open, the daemon
  * busy: -EBUSY, retry later). A batch travels in frames of up to 1024 records or 1 MiB, several
  * sent before the first is answered; when one fails as a whole, no more are sent, and the call
@@ -261,6 +321,9 @@ enum peergraph_event_kind {
 	PEERGRAPH_EVENT_EXPIRED = 4,
 	PEERGRAPH_EVENT_GRAPH_STATUS = 5,
 	PEERGRAPH_EVENT_LOST = 6, /* this subscriber fell behind: `lost` events were dropped */
+	PEERGRAPH_EVENT_NEIGHBOUR_UP = 7,   /* a link came up: address, node */
+	PEERGRAPH_EVENT_NEIGHBOUR_DOWN = 8, /* a link ended: address, node, reason, by_peer */
+	PEERGRAPH_EVENT_CONNECT_FAILED = 9, /* a connect gave up: address, reason, by_peer */
 };
 
 struct peergraph_event {
@@ -270,6 +333,10 @@ struct peergraph_event {
 	uint64_t seq;			/* the change's sequence number in the graph's log */
 	uint64_t lost;			/* LOST: events dropped so far (see below) */
 	uint32_t status;		/* GRAPH_STATUS */
+	const char *address;		/* NEIGHBOUR_*, CONNECT_FAILED; "" otherwise */
+	const char *node;		/* NEIGHBOUR_UP, NEIGHBOUR_DOWN; "" otherwise */
+	uint32_t reason;		/* NEIGHBOUR_DOWN, CONNECT_FAILED: peergraph_link_reason */
+	bool by_peer; /* NEIGHBOUR_DOWN, CONNECT_FAILED: the other node ended it */
 };
 
 /* Subscribes this connection to a graph's events (mask: bits 1 << kind; 0: all). While

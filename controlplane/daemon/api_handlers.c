@@ -7,7 +7,7 @@
  * into srv->w. A handler returns 0 or the request's error, with srv->msg saying what went
  * wrong in words; the dispatcher then sends either the reply or a failed one. Record writes
  * reply only once durable: their handler parks the reply (server.c holds it, and the replies
- * after it, while the connection goes on).
+ * after it, while the connection goes on). The flooding messages (links) are in api_links.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,12 +28,8 @@ enum {
 	EXPORT_MAX = 1 << 20, /* bytes of an identity export */
 };
 
-typedef int (*handler_fn)(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
-			  const uint8_t *body, size_t len);
-
 /* ---- field helpers ----------------------------------------------------------------------- */
 
-/* Copies a checked string field, present or not, into out ("" when absent). */
 static void field_str(const uint8_t *body, size_t len, uint16_t tag, char *out, size_t cap)
 {
 	struct pg_api_field f;
@@ -50,7 +46,6 @@ static uint32_t field_u32(const uint8_t *body, size_t len, uint16_t tag, uint32_
 	return pg_api_find(body, len, tag, &f) ? pg_api_u32(&f) : dflt;
 }
 
-/* The open graph a request names, or NULL with the error in *err and srv->msg. */
 static struct pgd_graph *graph_of(struct pgd_server *srv, const uint8_t *body, size_t len,
 				  bool must_be_open, int *err)
 {
@@ -71,6 +66,17 @@ static struct pgd_graph *graph_of(struct pgd_server *srv, const uint8_t *body, s
 		return NULL;
 	}
 	return g;
+}
+
+void pgd_field_str(const uint8_t *body, size_t len, uint16_t tag, char *out, size_t cap)
+{
+	field_str(body, len, tag, out, cap);
+}
+
+struct pgd_graph *pgd_request_graph(struct pgd_server *srv, const uint8_t *body, size_t len,
+				    bool must_be_open, int *err)
+{
+	return graph_of(srv, body, len, must_be_open, err);
 }
 
 /* ---- hello and identities ---------------------------------------------------------------- */
@@ -239,11 +245,6 @@ static int h_identity_import(struct pgd_server *srv, struct conn *c, const struc
 
 /* ---- graphs ------------------------------------------------------------------------------- */
 
-static uint32_t status_of(const struct pgd_graph *g)
-{
-	return (g->open ? PG_API_GS_OPEN : 0) | (g->signer ? PG_API_GS_SECURED : 0);
-}
-
 static int h_graph_create(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
 			  const uint8_t *body, size_t len)
 {
@@ -347,7 +348,7 @@ static int h_graph_list(struct pgd_server *srv, struct conn *c, const struct pg_
 
 		pg_api_item_begin(&srv->w);
 		pg_api_put_str(&srv->w, PG_API_T_GRAPH, g->id);
-		pg_api_put_u32(&srv->w, PG_API_T_STATUS, status_of(g));
+		pg_api_put_u32(&srv->w, PG_API_T_STATUS, pgd_graph_status_bits(g));
 		if (g->identity[0])
 			pg_api_put_str(&srv->w, PG_API_T_IDENTITY, g->identity);
 		pg_api_item_end(&srv->w);
@@ -364,11 +365,17 @@ static int h_graph_status(struct pgd_server *srv, struct conn *c, const struct p
 	(void)c, (void)h;
 	if (!(g = graph_of(srv, body, len, false, &err)))
 		return err;
-	pg_api_put_u32(&srv->w, PG_API_T_STATUS, status_of(g));
+	pg_api_put_u32(&srv->w, PG_API_T_STATUS, pgd_graph_status_bits(g));
 	pg_api_put_u64(&srv->w, PG_API_T_COUNT, records_of(g));
 	if (g->identity[0])
 		pg_api_put_str(&srv->w, PG_API_T_IDENTITY, g->identity);
 	pg_api_put_u32(&srv->w, PG_API_T_MAX_RECORD_SIZE, g->max_record_size);
+	if (g->open) {
+		struct dp_graph_status st;
+
+		dp_graph_status(g->dp, &st);
+		pg_api_put_u32(&srv->w, PG_API_T_LINKS, st.links);
+	}
 	return 0;
 }
 
@@ -584,7 +591,7 @@ static int h_subscribe(struct pgd_server *srv, struct conn *c, const struct pg_a
 
 static const struct {
 	uint16_t type;
-	handler_fn fn;
+	pgd_handler_fn fn;
 } handlers[] = {
 	{ PG_API_HELLO, h_hello },
 	{ PG_API_IDENTITY_CREATE, h_identity_create },
@@ -602,6 +609,10 @@ static const struct {
 	{ PG_API_GRAPH_STATUS, h_graph_status },
 	{ PG_API_GRAPH_EXPORT, h_graph_export_import },
 	{ PG_API_GRAPH_IMPORT, h_graph_export_import },
+	{ PG_API_GRAPH_LISTEN, pgd_h_graph_listen },
+	{ PG_API_GRAPH_CONNECT, pgd_h_graph_connect },
+	{ PG_API_GRAPH_DISCONNECT, pgd_h_graph_disconnect },
+	{ PG_API_GRAPH_NEIGHBOURS, pgd_h_graph_neighbours },
 	{ PG_API_RECORD_ADD, h_record_write },
 	{ PG_API_RECORD_UPDATE, h_record_write },
 	{ PG_API_RECORD_DELETE, h_record_write },
@@ -641,6 +652,14 @@ static const char *tag_name(uint16_t tag)
 		[PG_API_T_MAX_RECORD_SIZE] = "MAX_RECORD_SIZE",
 		[PG_API_T_MESSAGE] = "MESSAGE",
 		[PG_API_T_SEQ] = "SEQ",
+		[PG_API_T_ADDRESS] = "ADDRESS",
+		[PG_API_T_NODE] = "NODE",
+		[PG_API_T_REASON] = "REASON",
+		[PG_API_T_RECORDS_RX] = "RECORDS_RX",
+		[PG_API_T_RECORDS_TX] = "RECORDS_TX",
+		[PG_API_T_RETRANSMITS] = "RETRANSMITS",
+		[PG_API_T_SRTT_US] = "SRTT_US",
+		[PG_API_T_LINKS] = "LINKS",
 	};
 
 	return tag < PG_API_TAGS && names[tag] ? names[tag] : "unknown";
@@ -651,7 +670,7 @@ void pgd_frame_dispatch(struct pgd_server *srv, struct conn *c, const struct pg_
 {
 	struct pg_record_limits lim = { .max_record_size = PG_RECORD_SIZE_MAX };
 	uint16_t bad = 0;
-	handler_fn fn = NULL;
+	pgd_handler_fn fn = NULL;
 	long n;
 	int err;
 

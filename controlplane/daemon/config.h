@@ -3,11 +3,11 @@
  * from the command line, and what SIGHUP may change while the daemon runs.
  *
  * The file is INI, read by Debian's libinih, and strict: an unknown section or key, a key
- * given twice, a value out of its bounds, an empty value (socket_group excepted) or a line
- * longer than PGD_CONFIG_LINE_MAX is an error that names the file, the line and the key and
- * says what is allowed. A file with any error changes nothing. Every key, with its bounds, its
- * default and its meaning, is in one table (config.c), from which pgd_config_write and the
- * example file doc/peergraphd.conf.example are made. The syntax:
+ * given twice, a value out of its bounds, an empty value (socket_group, [dataplane] address
+ * and node_id excepted) or a line longer than PGD_CONFIG_LINE_MAX is an error that names the file,
+ * the line and the key and says what is allowed. A file with any error changes nothing. Every key,
+ * with its bounds, its default and its meaning, is in one table (config.c), from which
+ * pgd_config_write and the example file doc/peergraphd.conf.example are made. The syntax:
  *
  *   [section]                  daemon, store, dataplane or fault; each at most once
  *   key = value                whitespace around both is trimmed; "key: value" works too
@@ -17,6 +17,8 @@
  *   booleans                   true/false, yes/no, on/off, 1/0
  *   log levels                 error, warn, info, debug
  *   probabilities              0, 1, or "0." and at most 9 digits (0.05), no exponent
+ *   addresses                  a numeric IPv4 address or a bracketed IPv6 one, ':' and a
+ *                              port (0.0.0.0:3587, [::1]:0); "" or "none" for none
  *
  * [fault]'s drop + duplicate + reorder must not exceed 1: a file is checked once it is read
  * whole (the message names the line of the last of them it set), an override as it is
@@ -53,6 +55,9 @@ enum {
 	PGD_CONFIG_ERR_SIZE = 512,     /* an err buffer that holds every message whole */
 	PGD_SOCKET_SIZE = 108,	       /* sizeof(sockaddr_un.sun_path): 107 bytes and a NUL */
 	PGD_GROUP_MAX = 32,	       /* bytes of a group name (useradd's bound) */
+	PGD_ADDR_SIZE = 64,	       /* "[<IPv6, 45 bytes>]:<port>" and a NUL, with room */
+	PGD_BACKEND_SIZE = 16,	       /* "uring", "sockets" and a NUL */
+	PGD_NODE_ID_SIZE = 257,	       /* a node id of 1..256 bytes (dataplane/node.h) and a NUL */
 };
 
 /* The settings. Strings are NUL-terminated and zero-filled past their end. */
@@ -73,8 +78,15 @@ struct pgd_config {
 	uint64_t max_bytes;
 	uint32_t segment_size;
 	bool direct_io;
-	/* [dataplane] */
+	/* [dataplane] (dataplane/node.h, doc/flood.md) */
 	uint32_t workers;
+	char dp_address[PGD_ADDR_SIZE];	   /* numeric "host:port" or "[v6]:port"; "" or "none":
+					    * no dataplane socket */
+	char dp_backend[PGD_BACKEND_SIZE]; /* "uring" or "sockets" */
+	uint32_t max_datagram;		   /* a link's datagram bound, 512..65507 */
+	uint32_t window;		   /* a link's send window, datagrams (power of two) */
+	uint64_t ring_bytes;		   /* each graph's flood ring per producer */
+	char node_id[PGD_NODE_ID_SIZE];	   /* this node in HELLOs; "": node_name */
 	/* [fault]: fault injection on what the dataplane receives (dataplane/link/fault.h), for
 	 * tests; every fault off by default. The file sets drop, dup (key "duplicate"),
 	 * reorder, delay_us, jitter_us and seed; slots and max_len keep their defaults
@@ -85,6 +97,10 @@ struct pgd_config {
 /* Fills *c with every default (node_name: "0." and the host name, or "0.peergraphd" when the
  * host name is not a valid classifier). Cannot fail. */
 void pgd_config_default(struct pgd_config *c);
+
+/* The node id the dataplane announces: [dataplane] node_id, or [daemon] node_name when it is
+ * empty. Never NULL. */
+const char *pgd_config_node_id(const struct pgd_config *c);
 
 /*
  * Reads the file at path over *c: the keys it sets replace those of *c, the others stay.

@@ -18,7 +18,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "config_keys.h"
+#include "node.h"
 #include "peername.h"
 #include "pg_assert.h"
 #include "pg_error.h"
@@ -46,6 +48,8 @@ const char *const pgd_section_help[PGD_SEC_COUNT] = {
 	[PGD_SEC_DATAPLANE] = "The dataplane: the threads that move records between peers.",
 	[PGD_SEC_FAULT] = "Faults injected into the datagrams the dataplane receives, for tests.",
 };
+
+static const char *const backends[] = { "uring", "sockets", NULL };
 
 const struct pgd_key pgd_keys[PGD_KEY_TOTAL] = {
 	{ PGD_SEC_DAEMON, "state_dir", PGD_KEY_PATH, false, FIELD(state_dir),
@@ -93,6 +97,33 @@ const struct pgd_key pgd_keys[PGD_KEY_TOTAL] = {
 	  .help = "Write a graph's log with O_DIRECT where the file system allows it." },
 	{ PGD_SEC_DATAPLANE, "workers", PGD_KEY_COUNT, false, FIELD(workers), RANGE(1, 64, 1),
 	  .help = "Dataplane worker threads: they receive, check and flood records." },
+	{ PGD_SEC_DATAPLANE, "address", PGD_KEY_ADDR, false, FIELD(dp_address),
+	  .def_text = "0.0.0.0:3587",
+	  .help = "The UDP address the workers bind and other nodes connect to: a numeric IPv4\n"
+		  "address or a bracketed IPv6 one, and a port (0: any free port; the log says\n"
+		  "which one was bound). Empty or \"none\": no dataplane socket, so no listening\n"
+		  "or connecting; the graphs are kept on this node only." },
+	{ PGD_SEC_DATAPLANE, "backend", PGD_KEY_WORD, false, FIELD(dp_backend), .def_text = "uring",
+	  .words = backends,
+	  .help = "How the workers do their I/O: io_uring, or plain sendmmsg / recvmmsg\n"
+		  "(\"sockets\", the reference). uring falls back to sockets where the kernel\n"
+		  "refuses io_uring." },
+	{ PGD_SEC_DATAPLANE, "max_datagram", PGD_KEY_COUNT, false, FIELD(max_datagram),
+	  RANGE(DP_WIRE_DGRAM_MIN, DP_WIRE_DGRAM_MAX, DP_WIRE_DGRAM_DEFAULT),
+	  .help = "The largest datagram this node sends or accepts, UDP payload bytes; a link\n"
+		  "uses the smaller of both ends'. 1472 fills one Ethernet frame." },
+	{ PGD_SEC_DATAPLANE, "window", PGD_KEY_COUNT_POW2, false, FIELD(window),
+	  RANGE(16, DP_LINK_WINDOW_MAX, DP_LINK_WINDOW_DEFAULT),
+	  .help = "Datagrams one link may have in flight, unacknowledged (its send window)." },
+	{ PGD_SEC_DATAPLANE, "ring_bytes", PGD_KEY_SIZE, false, FIELD(ring_bytes),
+	  RANGE(MIB, 16 * GIB, DP_RING_BYTES_DEFAULT),
+	  .help = "Each graph's flood ring per producer (each worker, and the API): records\n"
+		  "wait there until every link has sent them. It should hold at least two of\n"
+		  "the graph's largest records. API adds are answered \"busy\" once the API's\n"
+		  "ring is half full." },
+	{ PGD_SEC_DATAPLANE, "node_id", PGD_KEY_NODE_ID, false, FIELD(node_id), .def_text = "",
+	  .help = "This node's name in the hellos it sends to other nodes (shown by their\n"
+		  "`peergraph graph neighbours`). Empty: [daemon] node_name." },
 	/* drop + duplicate + reorder <= 1: pgd_config_check */
 	{ PGD_SEC_FAULT, "drop", PGD_KEY_PROB, false, FIELD(fault.drop), RANGE(0, BILLION, 0),
 	  .help = "Probability that a received datagram is dropped. All of this section at 0:\n"
@@ -246,6 +277,28 @@ void pgd_key_allowed(const struct pgd_key *k, char *out, size_t len)
 		break;
 	case PGD_KEY_PROB:
 		snprintf(out, len, "0..1, at most 9 digits after the point (0.05)");
+		break;
+	case PGD_KEY_COUNT_POW2:
+		snprintf(out, len, "a power of two, %llu..%llu", (unsigned long long)k->min,
+			 (unsigned long long)k->max);
+		break;
+	case PGD_KEY_ADDR:
+		snprintf(out, len,
+			 "IPV4:PORT or [IPV6]:PORT, numeric (port 0: any); none or empty");
+		break;
+	case PGD_KEY_WORD: {
+		size_t used = 0;
+
+		out[0] = '\0';
+		for (const char *const *w = k->words; *w && used < len; w++)
+			used +=
+			    (size_t)snprintf(out + used, len - used, "%s%s", used ? ", " : "", *w);
+		break;
+	}
+	case PGD_KEY_NODE_ID:
+		snprintf(out, len,
+			 "1..%u bytes of printable ASCII, no spaces; empty for [daemon] node_name",
+			 k->size - 1u);
 		break;
 	}
 }
@@ -419,13 +472,14 @@ static int set_number(const struct pgd_key *k, struct pgd_config *c, const char 
 		      size_t whylen)
 {
 	uint64_t v;
-	int err = parse_number(value, k->type != PGD_KEY_COUNT, &v);
+	bool count = k->type == PGD_KEY_COUNT || k->type == PGD_KEY_COUNT_POW2;
+	int err = parse_number(value, !count, &v);
 
 	if (err == -EINVAL)
 		return refuse(k, value, why, whylen, "not a number:");
 	if (err || v < k->min || v > k->max)
 		return refuse(k, value, why, whylen, "out of range:");
-	if (k->type == PGD_KEY_POW2 && (v & (v - 1)))
+	if ((k->type == PGD_KEY_POW2 || k->type == PGD_KEY_COUNT_POW2) && (v & (v - 1)))
 		return refuse(k, value, why, whylen, "not a power of two:");
 	if (k->size == sizeof(uint32_t)) {
 		uint32_t v32 = (uint32_t)v;
@@ -438,6 +492,38 @@ static int set_number(const struct pgd_key *k, struct pgd_config *c, const char 
 	return 0;
 }
 
+/* A numeric address the dataplane can bind. *what says why not. */
+static bool addr_ok(const char *s, size_t size, const char **what)
+{
+	static char text[PGD_ADDR_WHY_SIZE + 8];
+	struct sockaddr_storage sa;
+	char why[PGD_ADDR_WHY_SIZE];
+	socklen_t len;
+
+	if (strlen(s) >= size) {
+		*what = "too long:";
+		return false;
+	}
+	if (pgd_addr_resolve(s, true, &sa, &len, why, sizeof(why)) == 0)
+		return true;
+	snprintf(text, sizeof(text), "%s:", why); /* the config is read on one thread */
+	*what = text;
+	return false;
+}
+
+/* Printable ASCII without spaces, 1..size - 1 bytes; "" too. */
+static bool text_ok(const char *s, size_t size)
+{
+	size_t n = strnlen(s, size);
+
+	if (n >= size)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
 static void set_string(const struct pgd_key *k, struct pgd_config *c, const char *value)
 {
 	char *field = (char *)c + k->offset;
@@ -448,18 +534,43 @@ static void set_string(const struct pgd_key *k, struct pgd_config *c, const char
 	memcpy(field, value, n);
 }
 
+/* One of k's words, stored as the table spells it. */
+static int set_word(const struct pgd_key *k, struct pgd_config *c, const char *value, char *why,
+		    size_t whylen)
+{
+	for (const char *const *w = k->words; *w; w++) {
+		if (!strcasecmp(value, *w)) {
+			set_string(k, c, *w);
+			return 0;
+		}
+	}
+	return refuse(k, value, why, whylen, "not one of the words:");
+}
+
 int pgd_key_set(const struct pgd_key *k, struct pgd_config *c, const char *value, char *why,
 		size_t whylen)
 {
 	const char *what;
 
-	if (!value[0] && k->type != PGD_KEY_GROUP)
+	if (!value[0] && k->type != PGD_KEY_GROUP && k->type != PGD_KEY_ADDR &&
+	    k->type != PGD_KEY_NODE_ID)
 		return refuse(k, value, why, whylen, "empty value");
 	switch (k->type) {
 	case PGD_KEY_COUNT:
 	case PGD_KEY_SIZE:
 	case PGD_KEY_POW2:
+	case PGD_KEY_COUNT_POW2:
 		return set_number(k, c, value, why, whylen);
+	case PGD_KEY_WORD:
+		return set_word(k, c, value, why, whylen);
+	case PGD_KEY_ADDR:
+		if (value[0] && strcasecmp(value, "none") != 0 && !addr_ok(value, k->size, &what))
+			return refuse(k, value, why, whylen, what);
+		break;
+	case PGD_KEY_NODE_ID:
+		if (!text_ok(value, k->size))
+			return refuse(k, value, why, whylen, "not a node id:");
+		break;
 	case PGD_KEY_PROB:
 		return set_prob(k, c, value, why, whylen);
 	case PGD_KEY_BOOL:
@@ -507,6 +618,7 @@ void pgd_key_format(const struct pgd_key *k, const struct pgd_config *c, char *o
 	case PGD_KEY_COUNT:
 	case PGD_KEY_SIZE:
 	case PGD_KEY_POW2:
+	case PGD_KEY_COUNT_POW2:
 		if (k->size == sizeof(uint32_t)) {
 			uint32_t v32;
 
@@ -515,7 +627,7 @@ void pgd_key_format(const struct pgd_key *k, const struct pgd_config *c, char *o
 		} else {
 			memcpy(&v, field, sizeof(v));
 		}
-		if (k->type == PGD_KEY_COUNT)
+		if (k->type == PGD_KEY_COUNT || k->type == PGD_KEY_COUNT_POW2)
 			snprintf(out, len, "%llu", (unsigned long long)v);
 		else
 			format_size(v, out, len);
@@ -536,6 +648,9 @@ void pgd_key_format(const struct pgd_key *k, const struct pgd_config *c, char *o
 	case PGD_KEY_PATH:
 	case PGD_KEY_GROUP:
 	case PGD_KEY_NODE:
+	case PGD_KEY_ADDR:
+	case PGD_KEY_WORD:
+	case PGD_KEY_NODE_ID:
 		snprintf(out, len, "%.*s", (int)k->size, field);
 		break;
 	}
@@ -549,6 +664,9 @@ bool pgd_key_equal(const struct pgd_key *k, const struct pgd_config *a, const st
 	case PGD_KEY_PATH:
 	case PGD_KEY_GROUP:
 	case PGD_KEY_NODE:
+	case PGD_KEY_ADDR:
+	case PGD_KEY_WORD:
+	case PGD_KEY_NODE_ID:
 		return !strncmp(fa, fb, k->size);
 	case PGD_KEY_BOOL:
 		return *(const bool *)fa == *(const bool *)fb;
@@ -583,6 +701,7 @@ void pgd_config_default(struct pgd_config *c)
 		case PGD_KEY_COUNT:
 		case PGD_KEY_SIZE:
 		case PGD_KEY_POW2:
+		case PGD_KEY_COUNT_POW2:
 			if (k->size == sizeof(v32))
 				memcpy(field, &v32, sizeof(v32));
 			else
@@ -602,6 +721,9 @@ void pgd_config_default(struct pgd_config *c)
 			break;
 		case PGD_KEY_PATH:
 		case PGD_KEY_GROUP:
+		case PGD_KEY_ADDR:
+		case PGD_KEY_WORD:
+		case PGD_KEY_NODE_ID:
 			set_string(k, c, k->def_text);
 			break;
 		case PGD_KEY_NODE:
@@ -612,4 +734,9 @@ void pgd_config_default(struct pgd_config *c)
 	/* the fault filter's pool, which the file does not set */
 	c->fault.slots = DP_FAULT_SLOTS_DEFAULT;
 	c->fault.max_len = DP_FAULT_LEN_DEFAULT;
+}
+
+const char *pgd_config_node_id(const struct pgd_config *c)
+{
+	return c->node_id[0] ? c->node_id : c->node_name;
 }

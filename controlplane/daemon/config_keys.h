@@ -25,16 +25,20 @@ enum pgd_key_type {
 	PGD_KEY_SIZE,  /* bytes, K/M/G/T suffixes, in [min, max] */
 	PGD_KEY_POW2,  /* a PGD_KEY_SIZE that must be a power of two */
 	PGD_KEY_BOOL,
-	PGD_KEY_LEVEL, /* log level word, stored as a syslog priority */
-	PGD_KEY_PATH,  /* absolute path, printable ASCII without spaces, < size bytes */
-	PGD_KEY_GROUP, /* group name or "" */
-	PGD_KEY_NODE,  /* unsecured peer name "0.<classifier>" */
-	PGD_KEY_PROB,  /* probability: "0", "1" or "0." and 1..9 digits, a double in [min, max]
-			* billionths; min, max and def are in billionths */
+	PGD_KEY_LEVEL,	    /* log level word, stored as a syslog priority */
+	PGD_KEY_PATH,	    /* absolute path, printable ASCII without spaces, < size bytes */
+	PGD_KEY_GROUP,	    /* group name or "" */
+	PGD_KEY_NODE,	    /* unsecured peer name "0.<classifier>" */
+	PGD_KEY_PROB,	    /* probability: "0", "1" or "0." and 1..9 digits, a double in [min, max]
+			     * billionths; min, max and def are in billionths */
+	PGD_KEY_COUNT_POW2, /* a PGD_KEY_COUNT that must be a power of two */
+	PGD_KEY_ADDR,	    /* numeric "host:port" / "[v6]:port" (addr.h), "none" or "" */
+	PGD_KEY_WORD,	    /* one of the key's words (any case), stored in lower case */
+	PGD_KEY_NODE_ID,    /* printable ASCII without spaces, < size bytes; "" for a default */
 };
 
 enum {
-	PGD_KEY_TOTAL = 20,	   /* rows of the table: one per setting of struct pgd_config */
+	PGD_KEY_TOTAL = 26,	   /* rows of the table: one per setting of struct pgd_config */
 	PGD_QUOTE_MAX = 40,	   /* bytes of a key or value echoed in a message */
 	PGD_VALUE_SIZE = PATH_MAX, /* the longest value's text and its NUL */
 };
@@ -48,8 +52,9 @@ struct pgd_key {
 	uint16_t size;	 /* of its field: 4 or 8 for numbers (8: a double for PGD_KEY_PROB); the
 			  * buffer for strings */
 	uint64_t min, max, def;
-	const char *def_text; /* default of a string key; NULL for node_name (host-dependent) */
-	const char *help;     /* lines of prose, '\n' between them, each under 90 columns */
+	const char *def_text;	  /* default of a string key; NULL for node_name (host-dependent) */
+	const char *const *words; /* PGD_KEY_WORD: the values allowed, NULL-terminated */
+	const char *help;	  /* lines of prose, '\n' between them, each under 90 columns */
 };
 
 extern const struct pgd_key pgd_keys[PGD_KEY_TOTAL];

@@ -1,7 +1,7 @@
 /*
  * graphs.c - peergraphd's graphs (graphs.h): their directories and properties, opening and
- * closing their stores and signers, the records this node makes, and the queue of store
- * events for subscribers.
+ * closing their stores and signers (and adding them to the dataplane), the records this node
+ * makes and floods, and the queue of store events for subscribers.
  *
  * graph.props is six lines in a fixed order, written whole and atomically (fileio.h), read
  * back strictly; the graph id is stored hex-encoded so that any id round-trips:
@@ -23,6 +23,7 @@
 
 #include <xxhash.h>
 
+#include "api/proto.h"
 #include "fileio.h"
 #include "graphs.h"
 #include "log.h"
@@ -255,6 +256,24 @@ void pgd_graphs_fini(struct pgd_graphs *gs)
 	gs->n = 0;
 }
 
+uint32_t pgd_graph_status_bits(struct pgd_graph *g)
+{
+	struct dp_graph_status st = { 0 };
+	uint32_t bits = 0;
+
+	if (g->open) {
+		dp_graph_status(g->dp, &st);
+		bits |= PG_API_GS_OPEN;
+	}
+	if (g->signer)
+		bits |= PG_API_GS_SECURED;
+	if (st.listening)
+		bits |= PG_API_GS_LISTENING;
+	if (st.links)
+		bits |= PG_API_GS_CONNECTED;
+	return bits;
+}
+
 struct pgd_graph *pgd_graph_find(struct pgd_graphs *gs, const char *id)
 {
 	for (unsigned i = 0; i < gs->n; i++)
@@ -366,6 +385,28 @@ static int signer_open(struct pgd_graphs *gs, struct pgd_graph *g, char *msg, si
 	return err;
 }
 
+/* Has the dataplane serve g's open store (expiry, flooding). 0 or an error (msg). */
+static int dataplane_add(struct pgd_graphs *gs, struct pgd_graph *g, char *msg, size_t msglen)
+{
+	struct dp_graph_config dc = {
+		.id = g->id,
+		.id_len = (uint16_t)strlen(g->id),
+		.store = g->store,
+		.limits = g->lim,
+		.capacity = gs->cfg.max_records,
+		/* the node subscribes to the store and hands every event on to us */
+		.on_event = on_store_event,
+		.on_event_arg = g,
+	};
+	int err = dp_node_graph_add(gs->node, &dc, &g->dp);
+
+	if (err == -ENOSPC)
+		snprintf(msg, msglen, "the dataplane serves %d graphs at most", DP_STORES_MAX);
+	else if (err)
+		snprintf(msg, msglen, "the dataplane: %s", pg_strerror(err));
+	return err;
+}
+
 int pgd_graph_open(struct pgd_graphs *gs, struct pgd_graph *g, char *msg, size_t msglen)
 {
 	struct pg_store_config c;
@@ -400,22 +441,10 @@ int pgd_graph_open(struct pgd_graphs *gs, struct pgd_graph *g, char *msg, size_t
 		goto err_close_signer;
 	}
 	pg_store_set_notify_fd(g->store, g->notify_fd);
-	{
-		struct dp_graph_config dc = { .id = g->id,
-					      .id_len = (uint16_t)strlen(g->id),
-					      .store = g->store,
-					      .limits = g->lim,
-					      .capacity = gs->cfg.max_records,
-					      .on_event = on_store_event,
-					      .on_event_arg = g };
-
-		if ((err = dp_node_graph_add(gs->node, &dc, &g->dp))) {
-			snprintf(msg, msglen, "the dataplane serves %d graphs at most",
-				 DP_STORES_MAX);
-			pg_store_close(g->store);
-			g->store = NULL;
-			goto err_close_signer;
-		}
+	if ((err = dataplane_add(gs, g, msg, msglen))) {
+		pg_store_close(g->store);
+		g->store = NULL;
+		goto err_close_signer;
 	}
 	g->open = true;
 	if (!g->autoopen) {
@@ -441,10 +470,12 @@ int pgd_graph_close(struct pgd_graphs *gs, struct pgd_graph *g)
 {
 	if (!g->open)
 		return 0;
-	dp_node_graph_remove(gs->node, g->dp);
+	dp_node_graph_remove(gs->node, g->dp); /* no worker touches the store after this */
 	g->dp = NULL;
 	pg_store_close(g->store); /* makes everything put durable first */
 	g->store = NULL;
+	free(g->enc);
+	g->enc = NULL;
 	pg_signer_destroy(g->signer);
 	g->signer = NULL;
 	pg_identity_close(g->ident);
@@ -455,6 +486,7 @@ int pgd_graph_close(struct pgd_graphs *gs, struct pgd_graph *g)
 	free(g->ev);
 	g->ev = NULL;
 	g->ev_wanted = false;
+	g->had_links = false;
 	g->open = false;
 	g->autoopen = false;
 	return props_write(g);
@@ -548,14 +580,45 @@ int pgd_graph_delete(struct pgd_graphs *gs, struct pgd_graph *g)
 
 /* ---- records ------------------------------------------------------------------------------ */
 
-/* Signs r (in a secured graph) into sd and stores it. */
+/* Encodes r into the graph's buffer (or, larger than PGD_ENCODE_KEEP, a buffer of its own:
+ * *own, freed by the caller). Its length, or the encoder's error. */
+static long encode(struct pgd_graph *g, const struct pg_record *r, uint8_t **out, uint8_t **own)
+{
+	size_t len = pg_record_encoded_size(r);
+	long n;
+
+	*own = NULL;
+	if (len > PGD_ENCODE_KEEP)
+		*out = *own = malloc(len);
+	else if (!g->enc)
+		*out = g->enc = malloc(PGD_ENCODE_KEEP);
+	else
+		*out = g->enc;
+	if (!*out)
+		return -ENOMEM;
+	n = pg_record_encode(r, &g->lim, *out, len);
+	return n == (long)len || n < 0 ? n : -EINVAL;
+}
+
+/* Signs r (in a secured graph) into sd, stores its encoding and floods the same bytes. Room
+ * in the flood is asked first, for the record's size with the largest signature, so that a
+ * busy node costs neither a signature nor a store entry, and publish cannot be refused after
+ * the store took the record (node.h). */
 static int sign_and_put(struct pgd_graph *g, struct pg_record *r, uint64_t *ticket)
 {
-	uint8_t sd[SECDATA_CAP];
+	uint8_t sd[SECDATA_CAP], *raw, *own;
 	long n;
+	int err;
 
 	r->secdata = NULL;
 	r->secdata_len = 0;
+	/* what the encoder would refuse is refused first, not answered busy */
+	if ((err = pg_record_validate(r, &g->lim)) ||
+	    (err = pg_attrs_check(r->attrs, r->attrs_len, r->nattrs)))
+		return err;
+	if (!dp_graph_room(g->dp, (uint32_t)pg_record_encoded_size(r) +
+				      (g->signer ? (uint32_t)sizeof(sd) : 0)))
+		return PG_E_BUSY;
 	if (g->signer) {
 		n = pg_signer_sign_record(g->signer, r, sd, sizeof(sd));
 		if (n < 0)
@@ -563,7 +626,15 @@ static int sign_and_put(struct pgd_graph *g, struct pg_record *r, uint64_t *tick
 		r->secdata = sd;
 		r->secdata_len = (uint16_t)n;
 	}
-	return pg_store_put_record(g->store, r, ticket);
+	if ((n = encode(g, r, &raw, &own)) < 0) {
+		free(own);
+		return (int)n;
+	}
+	err = pg_store_put(g->store, raw, (size_t)n, ticket);
+	if (!err)
+		dp_graph_publish(g->dp, r, raw, (uint32_t)n);
+	free(own);
+	return err;
 }
 
 int pgd_record_add(struct pgd_graph *g, const struct pg_record *in, uint64_t now_us,

@@ -10,8 +10,11 @@
  *
  * Records made through the API get their creator, modifier, version and times here, and their
  * signature in a secured graph; the store then applies the conflict order and the record rules
- * as it does for any copy. Threads: everything here runs on the daemon's control thread except
- * the store's event callback (any thread), which only appends to the graph's event queue.
+ * as it does for any copy, and the record joins the flood: the dataplane is asked for room
+ * first (dp_graph_room: none is PG_E_BUSY and nothing is stored), then the store takes the
+ * record's encoding, and the same bytes are published to the graph's links. Threads: everything
+ * here runs on the daemon's control thread except the store's event callback (any thread), which
+ * only appends to the graph's event queue.
  */
 #ifndef PGD_GRAPHS_H
 #define PGD_GRAPHS_H
@@ -32,6 +35,7 @@ enum {
 	PGD_GRAPH_ID_MAX = 256,	    /* bytes of a graph id */
 	PGD_EVENTS_MAX = 65536,	    /* events queued per graph for the subscribers */
 	PGD_EVENT_BYTES = 64 << 20, /* bytes of records those events carry */
+	PGD_ENCODE_KEEP = 64 << 10, /* a graph keeps an encoding buffer up to this size */
 };
 
 enum pgd_graph_flags {
@@ -66,11 +70,13 @@ struct pgd_graph {
 	bool open;
 	struct pg_record_limits lim;
 	struct pg_store *store;
-	struct dp_graph *dp;	   /* the dataplane's side of the open graph */
 	struct pg_identity *ident; /* open identity, in a secured graph */
 	struct pg_signer *signer;  /* NULL: records unsigned */
 	const char *creator;	   /* the identity's peer name, or the node name */
 	int notify_fd;		   /* eventfd: commits, I/O errors, queued events */
+	struct dp_graph *dp;	   /* the dataplane's side: flooding, links (node.h) */
+	uint8_t *enc;		   /* the encoding of the record being made (PGD_ENCODE_KEEP) */
+	bool had_links;		   /* its status said "has links" last (GRAPH_STATUS events) */
 
 	/* store events for subscribers; the callback may run on any thread */
 	pthread_mutex_t ev_lock;
@@ -84,7 +90,7 @@ struct pgd_graphs {
 	char root[PATH_MAX]; /* <state>/graphs */
 	struct pgd_graphs_config cfg;
 	struct pg_identity_store *ids; /* borrowed */
-	struct dp_node *node;	       /* borrowed: its workers keep the open stores' expiry */
+	struct dp_node *node;	       /* borrowed: it serves the open graphs (expiry, flooding) */
 	struct pgd_graph *g[PGD_GRAPHS_MAX];
 	unsigned n;
 };
@@ -99,6 +105,10 @@ void pgd_graphs_fini(struct pgd_graphs *gs);
 
 /* The graph of this id, or NULL. */
 struct pgd_graph *pgd_graph_find(struct pgd_graphs *gs, const char *id);
+
+/* The graph's status bits (proto.h's enum pg_api_graph_status): open, secured, and from the
+ * dataplane listening and has links. */
+uint32_t pgd_graph_status_bits(struct pgd_graph *g);
 
 /* Checks a graph id: 1..256 bytes of UTF-8, no control characters. 0 or -EINVAL. */
 int pgd_graph_id_check(const char *id);
@@ -119,17 +129,18 @@ int pgd_graph_delete(struct pgd_graphs *gs, struct pgd_graph *g);
 /* ---- records (an open graph) ---- */
 
 /* Makes a record of this node from what a client sent (its id, type, flags, expiry,
- * attributes and payload): creator, version 1, times, signature; stores it. 0 with *ticket
- * set, or why it was refused (PG_E_*: invalid record, PG_E_STALE when the id is taken,
- * PG_E_STORE_FULL, a signing error). */
+ * attributes and payload): creator, version 1, times, signature; stores it and floods it. 0
+ * with *ticket set, or why it was refused (PG_E_*: invalid record, -EEXIST when the id is
+ * taken, PG_E_STORE_FULL, PG_E_BUSY when the flood queues are full, a signing error). */
 int pgd_record_add(struct pgd_graph *g, const struct pg_record *in, uint64_t now_us,
 		   uint64_t *ticket);
-/* Makes the next version of this node's record in->id from what the client sent. 0 with
- * *ticket, PG_E_NOT_FOUND, PG_E_BAD_FORMAT (another type), PG_E_EXPIRY_SHRANK, ... */
+/* Makes the next version of this node's record in->id from what the client sent (stored and
+ * flooded). 0 with *ticket, PG_E_NOT_FOUND, PG_E_BAD_FORMAT (another type),
+ * PG_E_EXPIRY_SHRANK, PG_E_BUSY, ... */
 int pgd_record_update(struct pgd_graph *g, const struct pg_record *in, uint64_t now_us,
 		      uint64_t *ticket);
-/* Deletes (a tombstone, the next version) the record (id, creator; NULL: this node's). 0 with
- * *ticket, PG_E_NOT_FOUND, ... */
+/* Deletes (a tombstone, the next version, flooded) the record (id, creator; NULL: this
+ * node's). 0 with *ticket, PG_E_NOT_FOUND, PG_E_BUSY, ... */
 int pgd_record_delete(struct pgd_graph *g, const struct pg_guid *id, const char *creator,
 		      uint64_t now_us, uint64_t *ticket);
 

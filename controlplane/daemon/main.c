@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
+#include "addr.h"
 #include "config.h"
 #include "graphs.h"
 #include "identity.h"
@@ -176,11 +178,49 @@ static int signals_block(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* The dataplane's settings from [dataplane] and [fault]. 0, or -EINVAL for an address the
+ * configuration's check let through but the resolver refuses now (logged). */
+static int node_config(const struct pgd_config *cfg, struct dp_node_config *nc)
+{
+	char why[PGD_ADDR_WHY_SIZE];
+
+	memset(nc, 0, sizeof(*nc));
+	nc->workers = cfg->workers;
+	if (cfg->dp_address[0] && strcasecmp(cfg->dp_address, "none") != 0 &&
+	    pgd_addr_resolve(cfg->dp_address, true, &nc->addr, &nc->addr_len, why, sizeof(why))) {
+		pgd_log(PGD_LOG_ERROR, "[dataplane] address %s: %s", cfg->dp_address, why);
+		return -EINVAL;
+	}
+	nc->backend = cfg->dp_backend;
+	nc->node_id = pgd_config_node_id(cfg);
+	dp_link_config_default(&nc->link);
+	nc->link.max_dgram = cfg->max_datagram;
+	nc->link.window = cfg->window;
+	nc->fault = cfg->fault;
+	nc->ring_bytes = cfg->ring_bytes;
+	return 0;
+}
+
+/* Logs where the dataplane listens, once it started. */
+static void node_log(struct dp_node *node, unsigned workers)
+{
+	struct sockaddr_storage sa;
+	char text[PGD_ADDR_TEXT_SIZE];
+	socklen_t len;
+
+	if (dp_node_addr(node, &sa, &len) == 0)
+		pgd_addr_format((const struct sockaddr *)&sa, len, text, sizeof(text));
+	else
+		snprintf(text, sizeof(text), "no dataplane socket");
+	pgd_log(PGD_LOG_INFO, "dataplane: %u worker%s, %s, backend %s", workers,
+		workers == 1 ? "" : "s", text, dp_node_backend(node));
+}
+
 static int run(struct daemon *d)
 {
 	char path[PATH_MAX + 32], msg[1024];
 	struct pg_identity_store *ids = NULL;
-	struct dp_node_config nc = { .workers = d->cfg.workers };
+	struct dp_node_config nc;
 	struct pgd_graphs_config gc = {
 		.commit_interval_us = d->cfg.commit_interval_us,
 		.max_records = d->cfg.max_records,
@@ -223,10 +263,13 @@ static int run(struct daemon *d)
 		pgd_log(PGD_LOG_ERROR, "identity store %s: %s", path, pg_strerror(err));
 		return err;
 	}
-	if ((err = dp_node_create(&nc, &node, msg, sizeof(msg)))) {
+	msg[0] = '\0';
+	if ((err = node_config(&d->cfg, &nc)) ||
+	    (err = dp_node_create(&nc, &node, msg, sizeof(msg)))) {
 		pgd_log(PGD_LOG_ERROR, "dataplane: %s", msg[0] ? msg : pg_strerror(err));
 		goto out_ids;
 	}
+	node_log(node, d->cfg.workers);
 	if ((err = pgd_graphs_init(&gs, d->cfg.state_dir, &gc, ids, node))) {
 		pgd_log(PGD_LOG_ERROR, "graphs under %s: %s", d->cfg.state_dir, pg_strerror(err));
 		goto out_node;

@@ -6,7 +6,8 @@
  *
  * The loop is one epoll set on the control thread. Everything registered carries a `watch`
  * saying what it is: the listener, the signal fd, a graph's notify eventfd (commits, I/O
- * errors and queued events of that graph), or a connection.
+ * errors and queued events of that graph), the dataplane's event fd (neighbours up and down),
+ * or a connection.
  *
  * HELD REPLIES: HOW A CONNECTION PIPELINES
  *
@@ -243,13 +244,13 @@ static void lost_offer(struct pgd_server *srv, struct conn *c, struct sub *s)
 
 	if (!s->lost_pending || c->out_len - c->out_off > srv->cfg.client_queue_bytes / 2)
 		return;
-	pg_api_begin(&srv->w, PG_API_EVENT, 0, 0);
-	pg_api_put_u32(&srv->w, PG_API_T_EVENT_KIND, PG_API_EV_LOST);
-	pg_api_put_str(&srv->w, PG_API_T_GRAPH, s->g->id);
-	pg_api_put_u64(&srv->w, PG_API_T_LOST, s->lost);
-	if ((n = pg_api_end(&srv->w)) > 0) {
+	pg_api_begin(&srv->ev, PG_API_EVENT, 0, 0);
+	pg_api_put_u32(&srv->ev, PG_API_T_EVENT_KIND, PG_API_EV_LOST);
+	pg_api_put_str(&srv->ev, PG_API_T_GRAPH, s->g->id);
+	pg_api_put_u64(&srv->ev, PG_API_T_LOST, s->lost);
+	if ((n = pg_api_end(&srv->ev)) > 0) {
 		s->lost_pending = false;
-		pgd_conn_queue(srv, c, srv->w.buf, (size_t)n);
+		pgd_conn_queue(srv, c, srv->ev.buf, (size_t)n);
 	}
 }
 
@@ -277,13 +278,13 @@ static void events_fan_out(struct pgd_server *srv, struct pgd_graph *g)
 
 				if (!(s->mask & (1u << ev[i].kind)))
 					continue;
-				pg_api_begin(&srv->w, PG_API_EVENT, 0, 0);
-				pg_api_put_u32(&srv->w, PG_API_T_EVENT_KIND, (uint32_t)ev[i].kind);
-				pg_api_put_str(&srv->w, PG_API_T_GRAPH, g->id);
-				pg_api_put_bytes(&srv->w, PG_API_T_RECORD, ev[i].bytes, ev[i].len);
-				pg_api_put_u64(&srv->w, PG_API_T_SEQ, ev[i].seq);
-				if ((len = pg_api_end(&srv->w)) > 0)
-					event_offer(srv, c, s, srv->w.buf, (size_t)len);
+				pg_api_begin(&srv->ev, PG_API_EVENT, 0, 0);
+				pg_api_put_u32(&srv->ev, PG_API_T_EVENT_KIND, (uint32_t)ev[i].kind);
+				pg_api_put_str(&srv->ev, PG_API_T_GRAPH, g->id);
+				pg_api_put_bytes(&srv->ev, PG_API_T_RECORD, ev[i].bytes, ev[i].len);
+				pg_api_put_u64(&srv->ev, PG_API_T_SEQ, ev[i].seq);
+				if ((len = pg_api_end(&srv->ev)) > 0)
+					event_offer(srv, c, s, srv->ev.buf, (size_t)len);
 			}
 		}
 		for (unsigned i = 0; i < n; i++)
@@ -291,22 +292,28 @@ static void events_fan_out(struct pgd_server *srv, struct pgd_graph *g)
 	} while (n == EVENTS_BATCH);
 }
 
-void pgd_server_graph_status_event(struct pgd_server *srv, struct pgd_graph *g, uint32_t status)
+void pgd_server_event_fan_out(struct pgd_server *srv, struct pgd_graph *g, uint32_t kind,
+			      const uint8_t *frame, size_t len)
 {
 	for (unsigned k = 0; k < srv->nconns; k++) {
 		struct conn *c = srv->conns[k];
 		struct sub *s = sub_of(c, g);
-		long len;
 
-		if (!s || !(s->mask & (1u << PG_API_EV_GRAPH_STATUS)))
-			continue;
-		pg_api_begin(&srv->w, PG_API_EVENT, 0, 0);
-		pg_api_put_u32(&srv->w, PG_API_T_EVENT_KIND, PG_API_EV_GRAPH_STATUS);
-		pg_api_put_str(&srv->w, PG_API_T_GRAPH, g->id);
-		pg_api_put_u32(&srv->w, PG_API_T_STATUS, status);
-		if ((len = pg_api_end(&srv->w)) > 0)
-			event_offer(srv, c, s, srv->w.buf, (size_t)len);
+		if (s && (s->mask & (1u << kind)))
+			event_offer(srv, c, s, frame, len);
 	}
+}
+
+void pgd_server_graph_status_event(struct pgd_server *srv, struct pgd_graph *g, uint32_t status)
+{
+	long len;
+
+	pg_api_begin(&srv->ev, PG_API_EVENT, 0, 0);
+	pg_api_put_u32(&srv->ev, PG_API_T_EVENT_KIND, PG_API_EV_GRAPH_STATUS);
+	pg_api_put_str(&srv->ev, PG_API_T_GRAPH, g->id);
+	pg_api_put_u32(&srv->ev, PG_API_T_STATUS, status);
+	if ((len = pg_api_end(&srv->ev)) > 0)
+		pgd_server_event_fan_out(srv, g, PG_API_EV_GRAPH_STATUS, srv->ev.buf, (size_t)len);
 }
 
 /* ---- subscriptions --------------------------------------------------------------------------- */
@@ -801,6 +808,7 @@ int pgd_server_create(const struct pgd_server_config *cfg, struct pgd_graphs *gs
 	srv->ctx = ctx;
 	srv->lfd = srv->epfd = -1;
 	pg_api_writer_init(&srv->w, PG_API_FRAME_MAX);
+	pg_api_writer_init(&srv->ev, PG_API_FRAME_MAX);
 	srv->conns = calloc(cfg->max_clients, sizeof(*srv->conns));
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!srv->conns || srv->epfd < 0) {
@@ -812,8 +820,10 @@ int pgd_server_create(const struct pgd_server_config *cfg, struct pgd_graphs *gs
 		goto err_destroy;
 	srv->listen_watch.kind = WATCH_LISTEN;
 	srv->signal_watch.kind = WATCH_SIGNAL;
+	srv->node_watch.kind = WATCH_NODE;
 	if ((err = watch_add(srv, srv->lfd, &srv->listen_watch, EPOLLIN)) ||
-	    (err = watch_add(srv, signal_fd, &srv->signal_watch, EPOLLIN))) {
+	    (err = watch_add(srv, signal_fd, &srv->signal_watch, EPOLLIN)) ||
+	    (err = watch_add(srv, dp_node_event_fd(gs->node), &srv->node_watch, EPOLLIN))) {
 		snprintf(msg, msglen, "epoll_ctl: %s", strerror(-err));
 		goto err_destroy;
 	}
@@ -860,6 +870,9 @@ int pgd_server_run(struct pgd_server *srv)
 				break;
 			case WATCH_CONN:
 				conn_event(srv, w->obj, ev[i].events);
+				break;
+			case WATCH_NODE:
+				pgd_server_node_events(srv);
 				break;
 			}
 		}
@@ -911,5 +924,6 @@ void pgd_server_destroy(struct pgd_server *srv)
 	if (srv->epfd >= 0)
 		close(srv->epfd);
 	pg_api_writer_free(&srv->w);
+	pg_api_writer_free(&srv->ev);
 	free(srv);
 }

@@ -16,7 +16,7 @@
 #include "pg_time.h"
 #include "server.h"
 
-enum watch_kind { WATCH_LISTEN, WATCH_SIGNAL, WATCH_GRAPH, WATCH_CONN };
+enum watch_kind { WATCH_LISTEN, WATCH_SIGNAL, WATCH_GRAPH, WATCH_CONN, WATCH_NODE };
 
 /* What an epoll event is about. */
 struct watch {
@@ -87,10 +87,12 @@ struct pgd_server {
 	struct conn **conns;
 	unsigned nconns;
 	struct conn *dead; /* closed in this batch of events, freed after it */
-	struct watch listen_watch, signal_watch;
+	struct watch listen_watch, signal_watch, node_watch;
 	struct watch graph_watch[PGD_GRAPHS_MAX];
-	struct pg_api_writer w; /* the frame being built (one at a time: one thread) */
-	char msg[512];		/* the detail of the failing request, "" if none */
+	struct pg_api_writer w;	 /* the reply being built (one at a time: one thread) */
+	struct pg_api_writer ev; /* an event being built: a handler may send one (a graph's
+				  * status) while its own reply is in w */
+	char msg[512];		 /* the detail of the failing request, "" if none */
 };
 
 static inline uint16_t load_type(const uint8_t *frame)
@@ -103,9 +105,36 @@ static inline uint32_t load_id(const uint8_t *frame)
 	return load_le32(frame + PG_API_OFF_ID);
 }
 
+/* A message's handler: reads the checked body, writes the reply's fields into srv->w. 0, 1
+ * when it answered itself (pgd_conn_reply or pgd_conn_park), or the request's error with
+ * srv->msg saying what went wrong. */
+typedef int (*pgd_handler_fn)(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
+			      const uint8_t *body, size_t len);
+
 /* api_handlers.c: checks a frame's body and answers it (pgd_conn_reply or pgd_conn_park). */
 void pgd_frame_dispatch(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
 			const uint8_t *body, size_t len);
+/* Copies a checked string field, present or not, into out ("" when absent). */
+void pgd_field_str(const uint8_t *body, size_t len, uint16_t tag, char *out, size_t cap);
+/* The graph a request names (open, if must_be_open), or NULL with the error in *err and the
+ * detail in srv->msg. */
+struct pgd_graph *pgd_request_graph(struct pgd_server *srv, const uint8_t *body, size_t len,
+				    bool must_be_open, int *err);
+
+/* api_links.c: the flooding messages (doc/api.md, "Links between nodes"), and the
+ * dataplane's neighbour events turned into subscribers' events. */
+int pgd_h_graph_listen(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
+		       const uint8_t *body, size_t len);
+int pgd_h_graph_connect(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
+			const uint8_t *body, size_t len);
+int pgd_h_graph_disconnect(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
+			   const uint8_t *body, size_t len);
+int pgd_h_graph_neighbours(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
+			   const uint8_t *body, size_t len);
+/* Takes the dataplane's queued neighbour events (its event fd was readable) and sends them to
+ * the subscribers of their graphs, with a GRAPH_STATUS event when a graph gets its first link
+ * or loses its last. Cannot fail. */
+void pgd_server_node_events(struct pgd_server *srv);
 
 /* server.c */
 /* Queues a frame on the connection's output and sends what it can, ahead of any held reply
@@ -126,6 +155,10 @@ void pgd_server_unwatch_graph(struct pgd_server *srv, struct pgd_graph *g);
 void pgd_server_graph_durable(struct pgd_server *srv, struct pgd_graph *g, bool force);
 /* A GRAPH_STATUS event to g's subscribers. */
 void pgd_server_graph_status_event(struct pgd_server *srv, struct pgd_graph *g, uint32_t status);
+/* Offers the event frame (of this kind) to each subscriber of g that wants the kind: queued
+ * where there is room, else counted lost for it. */
+void pgd_server_event_fan_out(struct pgd_server *srv, struct pgd_graph *g, uint32_t kind,
+			      const uint8_t *frame, size_t len);
 /* Subscribes c to g (replacing its mask if subscribed). 0 or -ENOSPC (SUBS_MAX). */
 int pgd_server_subscribe(struct pgd_server *srv, struct conn *c, struct pgd_graph *g,
 			 uint32_t mask);

@@ -65,7 +65,7 @@ check 11 0 '{"peer_name":"'"$bob"'"}' --json identity import "$tmp/bob.pgid" \
 check 12 1 '{"error":{"exit":1,"code":-1105,*}}' --json identity import "$tmp/bob.pgid" \
 	--password-file "$tmp/pw"
 check 13 0 '{"graph":"chat","created":true}' --json graph create chat
-check 14 0 '{"graph":"chat","open":true,"secured":true,"listening":false,"identity":"'"$alice"'","records":0,"max_record_size":1048576}' \
+check 14 0 '{"graph":"chat","open":true,"secured":true,"listening":false,"identity":"'"$alice"'","records":0,"max_record_size":1048576,"links":0}' \
 	--json graph status chat
 check 15 0 '{"graph":"raw","created":true}' --json graph create raw --unsecured \
 	--max-record-size 64K

@@ -74,6 +74,10 @@ graph list
 graph status
 graph export
 graph import
+graph listen
+graph connect
+graph disconnect
+graph neighbours
 record
 record add
 record update
@@ -88,6 +92,8 @@ EOF
 check 900 0 "peergraph 0." --version
 check 901 0 '{"version":' --json --version
 check 902 0 "--json" record --socket /x --help # options anywhere at a group too
+check 903 0 "5   busy: the node's flood queues are full" record add --help
+check 904 0 "Waits until the link is up" graph connect --help
 
 # ---- usage errors: exit 2, the problem named --------------------------------------------------
 S="--socket $nosock"
@@ -152,6 +158,16 @@ S="--socket $nosock"
 	check 249 2 "FILE $tmp/none/x: No such file" $S graph export g "$tmp/none/x"
 	check 250 2 "unexpected operand 'h'" $S graph status g h
 	check 251 2 "GRAPH '': a graph id" $S stats ""
+	check 252 2 "missing HOST:PORT" $S graph connect g
+	check 253 2 "HOST:PORT 'nodeb': expected HOST:PORT" $S graph connect g nodeb
+	check 254 2 "the port is a number from 1 to 65535" $S graph connect g nodeb:0
+	check 255 2 "an IPv6 address goes in brackets" $S graph connect g ::1:3587
+	check 256 2 "expected [IPV6]:PORT" $S graph disconnect g "[::1]3587"
+	check 257 2 "--timeout 2h: out of range" $S graph connect g nodeb:3587 --timeout 2h
+	check 258 2 "unknown option '--now'" $S graph listen g --now
+	check 259 2 "missing ID" $S graph neighbours
+	check 293 2 "unexpected operand 'x'" $S graph listen g x
+	check 294 2 "the host is 1 to 253 characters" $S graph connect g ":3587"
 
 	check 260 2 "missing GRAPH" $S record add
 	check 261 2 "missing --type GUID" $S record add g
@@ -209,6 +225,8 @@ check 306 3 "cannot reach the daemon" --socket "$nosock" record add g --type "$T
 printf '{"type": "%s"}\n' "$T" >"$tmp/one.jsonl"
 check 307 3 "cannot reach the daemon" --socket "$nosock" record add g --from "$tmp/one.jsonl"
 check 308 3 "cannot reach the daemon" --socket "$nosock" record watch g --count 1
+check 309 3 "cannot reach the daemon" --socket "$nosock" graph connect g 127.0.0.1:3587
+check 310 3 "cannot reach the daemon" --socket "$nosock" graph neighbours g
 
 if [ "$failures" -ne 0 ]; then
 	echo "$failures of $rows rows failed"

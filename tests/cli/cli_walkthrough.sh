@@ -12,16 +12,6 @@ command -v jq >/dev/null || { echo "jq is not installed (apt-get install jq): sk
 # shellcheck source=tests/cli/daemon_lib.sh
 . "$(dirname "$0")/daemon_lib.sh"
 
-fail() {
-	failures=$((failures + 1))
-	printf 'FAIL: %s\n' "$*"
-}
-
-# want WHAT GOT EXPECTED
-want() {
-	[ "$2" = "$3" ] || fail "$1: got '$2', wanted '$3'"
-}
-
 pg() {
 	"$PEERGRAPH" --json "$@" </dev/null 2>>"$tmp/stderr"
 }

@@ -1,0 +1,182 @@
+#!/bin/sh
+# cli_flood.sh PEERGRAPH PEERGRAPHD - three nodes on 127.0.0.1 flood one graph, as a user
+# wires them with the tool: each daemon on a port of its own (127.0.0.1:0, the bound port
+# read from its log), graph "lab" (unsecured) on each, all listening, links 1->2 and 2->3;
+# 1000 records added on node 1 must reach node 3 through node 2, and the three databases must
+# then be the same (ids and versions). A connect to a node without the graph must fail with
+# its reason; a disconnect must be a neighbour_down event on both sides.
+#
+# It needs the dataplane's flooding (dataplane/node.c): before that lands it fails at the
+# first connect.
+set -u
+
+PEERGRAPH=${1:?usage: cli_flood.sh PATH-TO-peergraph PATH-TO-peergraphd}
+PEERGRAPHD=${2:?usage: cli_flood.sh PATH-TO-peergraph PATH-TO-peergraphd}
+command -v jq >/dev/null || { echo "jq is not installed (apt-get install jq): skipped"; exit 77; }
+command -v sha256sum >/dev/null || { echo "no sha256sum: skipped"; exit 77; }
+
+RECORDS=1000
+# shellcheck source=tests/cli/daemon_lib.sh
+. "$(dirname "$0")/daemon_lib.sh"
+unset PEERGRAPH_SOCKET # every call names its node's socket
+
+# pg N ARGS...: the tool against node N, JSON out.
+pg() {
+	n=$1
+	shift
+	"$PEERGRAPH" --socket "$tmp/n$n/sock" --json "$@" </dev/null 2>>"$tmp/stderr"
+}
+
+logs() {
+	for n in 1 2 3; do
+		echo "---- node $n"
+		cat "$tmp/n$n/log"
+	done
+	echo "---- stderr"
+	cat "$tmp/stderr"
+}
+
+# node_start N: a daemon with its dataplane on a free port of 127.0.0.1; its address in $addrN.
+node_start() {
+	mkdir -p "$tmp/n$1"
+	"$PEERGRAPHD" --state-dir "$tmp/n$1/state" --socket "$tmp/n$1/sock" \
+		--set dataplane.address=127.0.0.1:0 --set "dataplane.node_id=node$1" \
+		>>"$tmp/n$1/log" 2>&1 &
+	pid=$!
+	daemons="$daemons $pid"
+	i=0
+	until "$PEERGRAPH" --socket "$tmp/n$1/sock" stats >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
+			echo "node $1: peergraphd did not come up in 10 s:"
+			cat "$tmp/n$1/log"
+			exit 1
+		fi
+		sleep 0.1
+	done
+	# "dataplane: 1 worker, 127.0.0.1:PORT, backend ..." (main.c's node_log)
+	a=$(sed -n 's/.*dataplane: [0-9]* workers*, \(127\.0\.0\.1:[0-9][0-9]*\),.*/\1/p' \
+		"$tmp/n$1/log" | tail -n 1)
+	case $a in
+	127.0.0.1:[1-9]*) ;;
+	*)
+		echo "node $1: no dataplane address in its log:"
+		cat "$tmp/n$1/log"
+		exit 1
+		;;
+	esac
+	eval "addr$1=\$a"
+}
+
+# until_eq SECONDS WHAT WANT COMMAND...: polls COMMAND's output until it is WANT.
+until_eq() {
+	secs=$1 what=$2 wanted=$3
+	shift 3
+	i=0
+	while :; do
+		got=$("$@")
+		[ "$got" = "$wanted" ] && return 0
+		i=$((i + 1))
+		if [ $i -gt $((secs * 10)) ]; then
+			fail "$what: got '$got' after $secs s, wanted '$wanted'"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+records_of() {
+	pg "$1" graph status lab | jq .records
+}
+
+links_of() {
+	pg "$1" graph status lab | jq .links
+}
+
+# digest N: the sorted ids and versions of node N's records.
+digest() {
+	pg "$1" record list lab | jq -r '[.id, .creator, .version] | @tsv' | sort | sha256sum |
+		cut -d' ' -f1
+}
+
+node_start 1
+node_start 2
+node_start 3
+# shellcheck disable=SC2154 # set by node_start through eval
+echo "nodes at $addr1 $addr2 $addr3"
+
+for n in 1 2 3; do
+	pg "$n" graph create lab --unsecured >/dev/null || fail "node $n: graph create"
+	want "node $n: listen" "$(pg "$n" graph listen lab | jq .listening)" true
+	want "node $n: status listening" "$(pg "$n" graph status lab | jq .listening)" true
+done
+
+# links 1->2 and 2->3, each waited for
+c=$(pg 1 graph connect lab "$addr2")
+want "connect 1->2" "$(echo "$c" | jq .connected)" true
+want "connect 1->2: the node" "$(echo "$c" | jq -r .node)" node2
+want "connect 1->2: the address" "$(echo "$c" | jq -r .address)" "$addr2"
+c=$(pg 2 graph connect lab "$addr3")
+want "connect 2->3" "$(echo "$c" | jq .connected)" true
+until_eq 5 "node 2: links" 2 links_of 2
+until_eq 5 "node 1: links" 1 links_of 1
+until_eq 5 "node 3: links" 1 links_of 3
+nb=$(pg 2 graph neighbours lab)
+want "node 2: neighbours" "$(echo "$nb" | jq -c '[.neighbours[].node] | sort')" '["node1","node3"]'
+want "node 2: initiator towards node 3" \
+	"$(echo "$nb" | jq '.neighbours[] | select(.node == "node3") | .initiator')" true
+want "node 2: responder towards node 1" \
+	"$(echo "$nb" | jq '.neighbours[] | select(.node == "node1") | .initiator')" false
+# connecting again is no error
+want "connect 1->2 again" "$(pg 1 graph connect lab "$addr2" | jq .connected)" true
+
+# a node without the graph refuses the link, and says why
+pg 1 graph create solo --unsecured >/dev/null || fail "graph create solo"
+out=$(pg 1 graph connect solo "$addr3")
+want "connect to a node without the graph: exit" $? 1
+case $out in
+*"no such graph open and listening"*) ;;
+*) fail "connect to a node without the graph: no reason in: $out" ;;
+esac
+
+# 1000 records on node 1 reach node 3 through node 2
+i=0
+while [ $i -lt $RECORDS ]; do
+	printf '{"type":"%s","payload":"flood %d","attrs":{"n":%d}}\n' $T $i $i
+	i=$((i + 1))
+done >"$tmp/records.jsonl"
+sum=$(pg 1 record add lab --from "$tmp/records.jsonl")
+want "node 1: added" "$(echo "$sum" | jq .added)" $RECORDS
+until_eq 30 "node 3: records" $RECORDS records_of 3
+until_eq 5 "node 2: records" $RECORDS records_of 2
+d1=$(digest 1)
+want "node 2 holds node 1's records" "$(digest 2)" "$d1"
+want "node 3 holds node 1's records" "$(digest 3)" "$d1"
+nb=$(pg 1 graph neighbours lab)
+want "node 1: records sent to node 2" "$(echo "$nb" | jq '.neighbours[0].records_tx >= 1000')" true
+
+# a disconnect is a neighbour_down on both sides: node 2 hears it from node 1
+pg 1 record watch lab --count 1 --timeout 10s >"$tmp/events1" &
+w1=$!
+pg 2 record watch lab --count 1 --timeout 10s >"$tmp/events2" &
+w2=$!
+sleep 0.5
+want "disconnect 1-2" "$(pg 1 graph disconnect lab "$addr2" | jq .disconnected)" true
+wait $w1 || fail "node 1: record watch exit"
+wait $w2 || fail "node 2: record watch exit"
+want "node 1: event" "$(jq -r .event "$tmp/events1")" neighbour_down
+want "node 1: event address" "$(jq -r .address "$tmp/events1")" "$addr2"
+want "node 1: by itself" "$(jq .by_peer "$tmp/events1")" false
+want "node 2: event" "$(jq -r .event "$tmp/events2")" neighbour_down
+want "node 2: event node" "$(jq -r .node "$tmp/events2")" node1
+want "node 2: by the other node" "$(jq .by_peer "$tmp/events2")" true
+until_eq 5 "node 1: links after the disconnect" 0 links_of 1
+"$PEERGRAPH" --socket "$tmp/n1/sock" graph disconnect lab "$addr2" >/dev/null 2>&1
+want "disconnect again: exit (not found)" $? 4
+
+if [ "$failures" -ne 0 ]; then
+	logs
+	echo "$failures checks failed"
+	exit 1
+fi
+echo "three nodes flooded $RECORDS records"
