@@ -47,6 +47,8 @@ struct dp_node_config {
 	struct dp_fault_config fault; /* all zero: no fault injection */
 	uint64_t ring_bytes;	      /* each graph's ring per producer; 0: the default */
 	uint64_t reasm_bytes;	      /* each worker's reassembly budget; 0: 256 MiB */
+	uint32_t slow_us; /* for tests: a worker spends this long on every DATA datagram it
+			   * takes, as a slow node would (0: no such wait) */
 };
 
 /* Starts the workers (and binds their sockets). 0, -EINVAL, -ENOMEM, -errno of socket /

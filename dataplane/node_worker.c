@@ -245,6 +245,8 @@ static void take_datagram(struct worker *w, const struct dp_addr *src, const uin
 	w->cur_el = el;
 	dp_link_data(el->link, w->now, &m, take_record, w);
 	w->cur_el = NULL;
+	if (w->n->cfg.slow_us)
+		usleep(w->n->cfg.slow_us);
 }
 
 static void fault_deliver(void *ctx, const uint8_t *data, uint32_t len, const void *addr,
