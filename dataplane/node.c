@@ -245,6 +245,7 @@ static int worker_open(struct dp_node *n, struct worker *w, uint64_t seed, char 
 	int err;
 
 	pthread_mutex_init(&w->cmd_lock, NULL);
+	pthread_mutex_init(&w->st.snap_lock, NULL);
 	w->n = n;
 	w->wake_fd = -1;
 	if (n->cfg.addr_len) {
@@ -309,6 +310,7 @@ static void worker_close(struct worker *w)
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
 	pthread_mutex_destroy(&w->cmd_lock);
+	pthread_mutex_destroy(&w->st.snap_lock);
 }
 
 int dp_node_create(const struct dp_node_config *cfg, struct dp_node **out, char *msg, size_t msglen)
@@ -604,23 +606,43 @@ void dp_node_stats(struct dp_node *n, struct dp_node_stats *st)
 	memset(st, 0, sizeof(*st));
 	for (unsigned i = 0; i < n->nworkers; i++) {
 		struct worker *w = &n->w[i];
-		struct dp_io_stats is;
-		struct dp_ep_stats es;
+		struct worker_stats *ws = &w->st;
 
 		if (w->io) {
+			struct dp_io_stats is;
+
 			w->ops->stats(w->io, &is);
 			st->rx_datagrams += is.rx_dgrams;
 			st->tx_datagrams += is.tx_dgrams;
 			st->syscalls += is.syscalls;
 		}
-		st->records_in += atomic_load(&w->st.records_in);
-		st->records_new += atomic_load(&w->st.records_new);
-		st->records_dup += atomic_load(&w->st.records_dup);
-		st->records_stale += atomic_load(&w->st.records_stale);
-		st->records_bad += atomic_load(&w->st.records_bad);
-		st->records_store_err += atomic_load(&w->st.records_store_err);
-		st->records_flooded += atomic_load(&w->st.records_flooded);
-		st->datagrams_refused += atomic_load(&w->st.datagrams_refused);
-		(void)es;
+#define SUM(f) st->f += atomic_load_explicit(&ws->f, memory_order_relaxed)
+		SUM(records_in);
+		SUM(records_new);
+		SUM(records_dup);
+		SUM(records_stale);
+		SUM(records_bad);
+		SUM(records_expired);
+		SUM(records_store_err);
+		SUM(records_flooded);
+		SUM(records_answered);
+		SUM(datagrams_refused);
+#undef SUM
+		for (unsigned k = 0; k < DP_STAGES; k++)
+			st->stage_ns[k] +=
+			    atomic_load_explicit(&ws->stage_ns[k], memory_order_relaxed);
+		pthread_mutex_lock(&ws->snap_lock);
+		for (unsigned k = 0; k < DP_EP_DROP_REASONS; k++)
+			st->drops[k] += ws->ep.drop[k];
+		for (unsigned k = 0; k < 8; k++)
+			st->decode_err[k] += ws->ep.decode_err[k];
+		st->links_up += ws->ep.links_up;
+		st->links_down += ws->ep.links_down;
+		st->connects_failed += ws->ep.connects_failed;
+		st->links += ws->ep.links;
+		st->retransmits += ws->retransmits;
+		st->reasm_timeouts += ws->reasm_timeouts;
+		st->reasm_bad += ws->reasm_bad;
+		pthread_mutex_unlock(&ws->snap_lock);
 	}
 }

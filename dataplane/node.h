@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "endpoint.h"
 #include "fault.h"
 #include "link.h"
 #include "record.h"
@@ -47,6 +48,7 @@ struct dp_node_config {
 	struct dp_fault_config fault; /* all zero: no fault injection */
 	uint64_t ring_bytes;	      /* each graph's ring per producer; 0: the default */
 	uint64_t reasm_bytes;	      /* each worker's reassembly budget; 0: 256 MiB */
+	bool timing;	  /* time every stage of every record (bench: costs ~3 clock reads) */
 	uint32_t slow_us; /* for tests: a worker spends this long on every DATA datagram it
 			   * takes, as a slow node would (0: no such wait) */
 };
@@ -147,12 +149,28 @@ unsigned dp_node_events(struct dp_node *n, struct dp_graph_event *out, unsigned 
 
 /* ---- counters ---- */
 
+/* Where a worker's time goes (timing on: every stage; off: the per-burst ones only). */
+enum dp_stage {
+	DP_STAGE_RX,	 /* receiving: the system calls */
+	DP_STAGE_DECODE, /* decoding records (timing on) */
+	DP_STAGE_TABLE,	 /* the version table (timing on) */
+	DP_STAGE_STORE,	 /* the store (timing on) */
+	DP_STAGE_TAKE,	 /* all of taking datagrams: the three above and the link's own work */
+	DP_STAGE_FILL,	 /* filling links from the rings */
+	DP_STAGE_TX,	 /* sending: building and the system calls */
+	DP_STAGES,
+};
+
 struct dp_node_stats {
-	uint64_t rx_datagrams, tx_datagrams, syscalls;
-	uint64_t records_in, records_new, records_dup, records_stale, records_bad,
-	    records_store_err, records_flooded;
-	uint64_t datagrams_refused; /* DATA we could not take (no room): sent again later */
-	uint64_t drops_by_reason[16];
+	uint64_t rx_datagrams, tx_datagrams, syscalls; /* the io backends' */
+	uint64_t records_in, records_new, records_dup, records_stale, records_bad, records_expired,
+	    records_store_err, records_flooded, records_answered;
+	uint64_t datagrams_refused;	    /* DATA we could not take (no room): sent again later */
+	uint64_t drops[DP_EP_DROP_REASONS]; /* datagrams dropped before a link, by reason */
+	uint64_t decode_err[8];		    /* of those, by wire error (endpoint.h) */
+	uint64_t links_up, links_down, connects_failed;
+	uint64_t retransmits, reasm_timeouts, reasm_bad;
+	uint64_t stage_ns[DP_STAGES];
 	unsigned links;
 };
 void dp_node_stats(struct dp_node *n, struct dp_node_stats *st);

@@ -87,6 +87,11 @@ struct worker_stats {
 	_Atomic uint64_t records_in, records_new, records_dup, records_stale, records_bad,
 	    records_expired, records_store_err, records_flooded, records_answered,
 	    datagrams_refused;
+	_Atomic uint64_t stage_ns[DP_STAGES];
+	/* the endpoint's and the links' counters, copied every 100 ms of a worker's turns */
+	pthread_mutex_t snap_lock;
+	struct dp_ep_stats ep;
+	uint64_t retransmits, reasm_timeouts, reasm_bad; /* links gone and live */
 };
 
 struct worker {
@@ -110,7 +115,8 @@ struct worker {
 	/* the turn */
 	uint64_t now;  /* monotonic microseconds: links, timers */
 	uint64_t wall; /* wall clock microseconds: records' times */
-	uint64_t next_expire;
+	uint64_t next_expire, next_snapshot;
+	uint64_t gone_retrans, gone_reasm_timeout, gone_reasm_bad; /* under st.snap_lock */
 	struct dp_ep_link *cur_el; /* the link whose datagram is being taken */
 	struct dp_pkt pkts[NODE_BURST];
 	struct dp_ep_out out[NODE_OUT];

@@ -26,6 +26,7 @@
 #include "pg_time.h"
 
 #define COUNT(w, field) atomic_fetch_add_explicit(&(w)->st.field, 1, memory_order_relaxed)
+#define STAGE(w, i, ns) atomic_fetch_add_explicit(&(w)->st.stage_ns[i], (ns), memory_order_relaxed)
 
 static struct wgraph *wgraph_of(struct worker *w, const struct dp_graph *g)
 {
@@ -96,6 +97,16 @@ static void ep_event(void *ctx, const struct dp_ep_event *ev)
 	case DP_EP_DOWN:
 		if (!(fl = ev->el->user))
 			return; /* never fully up */
+		{
+			struct dp_link_stats ls;
+
+			dp_link_stats(ev->el->link, &ls);
+			pthread_mutex_lock(&w->st.snap_lock);
+			w->gone_retrans += ls.tx_retrans;
+			w->gone_reasm_timeout += ls.reasm_timeout;
+			w->gone_reasm_bad += ls.reasm_bad;
+			pthread_mutex_unlock(&w->st.snap_lock);
+		}
 		dp_ring_cursor_remove(&wg->g->rings, fl->cur);
 		free(fl);
 		ev->el->user = NULL;
@@ -136,10 +147,17 @@ static void take_record(void *ctx, const uint8_t *raw, uint32_t len)
 	struct body *b;
 	int err;
 
+	uint64_t t0 = w->n->cfg.timing ? pg_mono_ns() : 0, t1;
+
 	COUNT(w, records_in);
 	if (pg_record_decode(raw, len, &g->lim, &rec)) {
 		COUNT(w, records_bad);
 		return;
+	}
+	if (t0) {
+		t1 = pg_mono_ns();
+		STAGE(w, DP_STAGE_DECODE, t1 - t0);
+		t0 = t1;
 	}
 	if (rec.expires_us <= w->wall) {
 		COUNT(w, records_expired);
@@ -165,7 +183,14 @@ static void take_record(void *ctx, const uint8_t *raw, uint32_t len)
 			return;
 		}
 	}
+	if (t0) {
+		t1 = pg_mono_ns();
+		STAGE(w, DP_STAGE_TABLE, t1 - t0);
+		t0 = t1;
+	}
 	err = pg_store_put_decoded(g->store, &rec, raw, len, NULL);
+	if (t0)
+		STAGE(w, DP_STAGE_STORE, pg_mono_ns() - t0);
 	if (err) {
 		if (err == PG_E_STALE)
 			COUNT(w, records_stale);
@@ -437,6 +462,30 @@ static void run_cmds(struct worker *w)
 
 /* ---- the loop ---- */
 
+/* Copies the endpoint's and links' counters where dp_node_stats() reads them. */
+static void snapshot(struct worker *w)
+{
+	uint64_t retrans = 0, timeouts = 0, bad = 0;
+
+	for (uint32_t i = 0; i < dp_ep_links_max(w->ep); i++) {
+		struct dp_ep_link *el = dp_ep_link_at(w->ep, i);
+		struct dp_link_stats ls;
+
+		if (!el || !el->user)
+			continue;
+		dp_link_stats(el->link, &ls);
+		retrans += ls.tx_retrans;
+		timeouts += ls.reasm_timeout;
+		bad += ls.reasm_bad;
+	}
+	pthread_mutex_lock(&w->st.snap_lock);
+	dp_ep_stats(w->ep, &w->st.ep);
+	w->st.retransmits = w->gone_retrans + retrans;
+	w->st.reasm_timeouts = w->gone_reasm_timeout + timeouts;
+	w->st.reasm_bad = w->gone_reasm_bad + bad;
+	pthread_mutex_unlock(&w->st.snap_lock);
+}
+
 static void expire(struct worker *w)
 {
 	for (unsigned i = 0; i < w->ng; i++) {
@@ -484,10 +533,15 @@ void *dp_worker_main(void *arg)
 		/* acquire: pairs with cmd_push's release */
 		if (pg_load_acquire(&w->has_cmd))
 			run_cmds(w);
-		w->now = pg_mono_ns() / 1000;
+		uint64_t t0 = pg_mono_ns(), t1;
+
+		w->now = t0 / 1000;
 		w->wall = pg_time_now_us();
 		if (w->io && (k = w->ops->rx_burst(w->io, w->pkts, NODE_BURST))) {
 			busy = true;
+			t1 = pg_mono_ns();
+			STAGE(w, DP_STAGE_RX, t1 - t0);
+			t0 = t1;
 			for (unsigned i = 0; i < k; i++) {
 				const struct dp_pkt *p = &w->pkts[i];
 
@@ -501,6 +555,9 @@ void *dp_worker_main(void *arg)
 		}
 		if (w->fault)
 			dp_fault_poll(w->fault, w->now, fault_deliver, w);
+		t1 = pg_mono_ns();
+		STAGE(w, DP_STAGE_TAKE, t1 - t0);
+		t0 = t1;
 		for (uint32_t i = 0; i < dp_ep_links_max(w->ep); i++) {
 			struct dp_ep_link *el = dp_ep_link_at(w->ep, i);
 
@@ -509,7 +566,14 @@ void *dp_worker_main(void *arg)
 			grant(w, el);
 			busy |= fill(w, el);
 		}
+		t1 = pg_mono_ns();
+		STAGE(w, DP_STAGE_FILL, t1 - t0);
 		busy |= send_all(w) > 0;
+		STAGE(w, DP_STAGE_TX, pg_mono_ns() - t1);
+		if (w->now >= w->next_snapshot) {
+			snapshot(w);
+			w->next_snapshot = w->now + 100000;
+		}
 		if (w->now >= w->next_expire) {
 			expire(w);
 			w->next_expire = w->now + n->tick_us;
@@ -540,6 +604,7 @@ void *dp_worker_main(void *arg)
 	w->now = pg_mono_ns() / 1000;
 	send_all(w);
 	send_all(w);
+	snapshot(w);
 	for (unsigned i = 0; i < w->ng; i++) {
 		rvt_thread_unregister(w->g[i]->th);
 		free(w->g[i]);
