@@ -22,6 +22,7 @@
 #include "pg_error.h"
 #include "query.h"
 #include "server_impl.h"
+#include "trust.h"
 
 enum {
 	ENUM_CHUNK = 4 << 20, /* record bytes of one enumeration reply before it sets a cursor */
@@ -98,6 +99,23 @@ static int ids_error(struct pgd_server *srv, int err)
 	return err;
 }
 
+/* A new identity of this node: its records must verify on this node's secured graphs too. */
+static void trust_new(struct pgd_server *srv, const char *name)
+{
+	struct pg_identity *id;
+	int err;
+
+	if (!srv->gs->keytab)
+		return;
+	if (!(err = pg_identity_open(srv->ids, name, &id))) {
+		err = pgd_trust_identity(srv->gs->keytab, id);
+		pg_identity_close(id);
+	}
+	if (err)
+		pgd_log(PGD_LOG_WARN, "identity %s: not in the key table: %s", name,
+			pg_strerror(err));
+}
+
 static int h_identity_create(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
 			     const uint8_t *body, size_t len)
 {
@@ -114,6 +132,7 @@ static int h_identity_create(struct pgd_server *srv, struct conn *c, const struc
 		return ids_error(srv, err);
 	pg_api_put_str(&srv->w, PG_API_T_IDENTITY, name);
 	pgd_log(PGD_LOG_INFO, "identity %s created", name);
+	trust_new(srv, name);
 	return 0;
 }
 
@@ -240,6 +259,7 @@ static int h_identity_import(struct pgd_server *srv, struct conn *c, const struc
 		return ids_error(srv, err);
 	pg_api_put_str(&srv->w, PG_API_T_IDENTITY, name);
 	pgd_log(PGD_LOG_INFO, "identity %s imported", name);
+	trust_new(srv, name);
 	return 0;
 }
 

@@ -394,6 +394,8 @@ static int dataplane_add(struct pgd_graphs *gs, struct pgd_graph *g, char *msg, 
 		.store = g->store,
 		.limits = g->lim,
 		.capacity = gs->cfg.max_records,
+		/* a graph whose records this node signs wants every record signed */
+		.secured = g->signer != NULL,
 		/* the node subscribes to the store and hands every event on to us */
 		.on_event = on_store_event,
 		.on_event_arg = g,

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "identity.h"
+#include "keytab.h"
 #include "node.h"
 #include "record.h"
 #include "sign.h"
@@ -91,6 +92,7 @@ struct pgd_graphs {
 	struct pgd_graphs_config cfg;
 	struct pg_identity_store *ids; /* borrowed */
 	struct dp_node *node;	       /* borrowed: it serves the open graphs (expiry, flooding) */
+	struct pg_keytab *keytab;      /* borrowed: the keys the dataplane verifies against */
 	struct pgd_graph *g[PGD_GRAPHS_MAX];
 	unsigned n;
 };
