@@ -632,14 +632,6 @@ void dp_node_stats(struct dp_node *n, struct dp_node_stats *st)
 		struct worker *w = &n->w[i];
 		struct worker_stats *ws = &w->st;
 
-		if (w->io) {
-			struct dp_io_stats is;
-
-			w->ops->stats(w->io, &is);
-			st->rx_datagrams += is.rx_dgrams;
-			st->tx_datagrams += is.tx_dgrams;
-			st->syscalls += is.syscalls;
-		}
 #define SUM(f) st->f += atomic_load_explicit(&ws->f, memory_order_relaxed)
 		SUM(records_in);
 		SUM(records_new);
@@ -662,6 +654,9 @@ void dp_node_stats(struct dp_node *n, struct dp_node_stats *st)
 			st->stage_ns[k] +=
 			    atomic_load_explicit(&ws->stage_ns[k], memory_order_relaxed);
 		pthread_mutex_lock(&ws->snap_lock);
+		st->rx_datagrams += ws->io.rx_dgrams;
+		st->tx_datagrams += ws->io.tx_dgrams;
+		st->syscalls += ws->io.syscalls;
 		for (unsigned k = 0; k < DP_EP_DROP_REASONS; k++)
 			st->drops[k] += ws->ep.drop[k];
 		for (unsigned k = 0; k < 8; k++)

@@ -167,6 +167,8 @@ enum dp_stage {
 	DP_STAGES,
 };
 
+/* Counters summed over the workers. Those of the endpoint, the links and the io backends are
+ * copies the workers refresh every 100 ms (and when they stop). */
 struct dp_node_stats {
 	uint64_t rx_datagrams, tx_datagrams, syscalls; /* the io backends' */
 	uint64_t records_in, records_new, records_dup, records_stale, records_bad, records_expired,

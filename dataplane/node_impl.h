@@ -94,6 +94,7 @@ struct worker_stats {
 	/* the endpoint's and the links' counters, copied every 100 ms of a worker's turns */
 	pthread_mutex_t snap_lock;
 	struct dp_ep_stats ep;
+	struct dp_io_stats io;
 	uint64_t retransmits, reasm_timeouts, reasm_bad; /* links gone and live */
 };
 

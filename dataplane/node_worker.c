@@ -539,6 +539,8 @@ static void snapshot(struct worker *w)
 	}
 	pthread_mutex_lock(&w->st.snap_lock);
 	dp_ep_stats(w->ep, &w->st.ep);
+	if (w->io)
+		w->ops->stats(w->io, &w->st.io); /* only this thread may read them live */
 	w->st.retransmits = w->gone_retrans + retrans;
 	w->st.reasm_timeouts = w->gone_reasm_timeout + timeouts;
 	w->st.reasm_bad = w->gone_reasm_bad + bad;
