@@ -141,7 +141,7 @@ unsigned dp_node_events(struct dp_node *n, struct dp_graph_event *out, unsigned 
 	return k;
 }
 
-static void worker_wake(struct worker *w)
+void dp_worker_wake(struct worker *w)
 {
 	if (w->io) {
 		w->ops->wake(w->io);
@@ -152,6 +152,16 @@ static void worker_wake(struct worker *w)
 			/* already signalled */
 		}
 	}
+}
+
+void dp_wake_sleepers(struct dp_node *n, const struct worker *self)
+{
+	/* seq_cst: our ring's new head before the look at each worker's flag; each worker sets
+	 * its flag before it looks at the heads (sleep_until), so one of us sees the other */
+	pg_fence_seq_cst();
+	for (unsigned i = 0; i < n->nworkers; i++)
+		if (&n->w[i] != self && pg_load_relaxed(&n->w[i].asleep))
+			dp_worker_wake(&n->w[i]);
 }
 
 /* Queues a command; -EAGAIN when the worker's queue is full. */
@@ -167,7 +177,7 @@ static int cmd_push(struct worker *w, const struct cmd *c)
 	/* release: the command before the flag that says one waits */
 	pg_store_release(&w->has_cmd, true);
 	pthread_mutex_unlock(&w->cmd_lock);
-	worker_wake(w);
+	dp_worker_wake(w);
 	return err;
 }
 
@@ -378,7 +388,7 @@ void dp_node_destroy(struct dp_node *n)
 	for (unsigned i = 0; i < n->nworkers; i++) {
 		if (!n->w[i].started)
 			continue;
-		worker_wake(&n->w[i]);
+		dp_worker_wake(&n->w[i]);
 		pthread_join(n->w[i].thread, NULL);
 	}
 	for (unsigned i = 0; i < n->nworkers; i++)
@@ -607,7 +617,9 @@ void dp_graph_publish(struct dp_graph *g, const struct pg_record *rec, const uin
 	if (b) {
 		b->len = len;
 		memcpy(b->raw, raw, len);
-		pg_record_rebase(&b->rec, rec, raw, len, b->raw);
+		/* the caller's view may point outside raw (its own buffers, freed after the call):
+		 * the body is a view of its own copy */
+		PG_ASSERT(pg_record_decode(b->raw, len, &g->lim, &b->rec) == 0);
 		rvt_thread_online(g->ctl_th);
 		do {
 			err = rvt_raise(g->ctl_th, key, &b->rec);
@@ -621,8 +633,7 @@ void dp_graph_publish(struct dp_graph *g, const struct pg_record *rec, const uin
 	}
 	dp_ring_append(g->rings.rings[DP_RING_SRC_LOCAL], raw, len, DP_RING_SRC_LOCAL);
 	atomic_fetch_add(&g->records_local, 1);
-	for (unsigned i = 0; i < g->n->nworkers; i++)
-		worker_wake(&g->n->w[i]);
+	dp_wake_sleepers(g->n, NULL);
 }
 
 void dp_node_stats(struct dp_node *n, struct dp_node_stats *st)

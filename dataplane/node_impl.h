@@ -64,6 +64,7 @@ struct wgraph {
 	struct rvt_thread *th;
 	struct verify *v; /* secured graphs */
 	unsigned nlinks;
+	uint64_t heads[DP_RING_PRODUCERS]; /* the rings' heads when the links were last filled */
 };
 
 /* A link's flooding state (dp_ep_link.user). */
@@ -113,6 +114,7 @@ struct worker {
 
 	pthread_mutex_t cmd_lock;
 	_Atomic bool has_cmd;
+	_Atomic bool asleep; /* in (or about to enter) its wait: producers wake it */
 	struct cmd cmds[NODE_CMDS];
 	unsigned ncmd;
 
@@ -123,6 +125,7 @@ struct worker {
 	uint64_t gone_retrans, gone_reasm_timeout, gone_reasm_bad; /* under st.snap_lock */
 	struct dp_ep_link *cur_el; /* the link whose datagram is being taken */
 	struct wgraph *cur_wg;	   /* the graph of a deferred record being accepted */
+	bool appended;		   /* this turn put records in our rings */
 	struct dp_pkt pkts[NODE_BURST];
 	struct dp_ep_out out[NODE_OUT];
 	struct dp_tx tx[NODE_OUT];
@@ -158,6 +161,9 @@ int dp_verifier(const struct dp_node *n, const char *id, uint16_t id_len,
 		const struct pg_record_limits *lim, struct verify **out);
 void dp_node_event_push(struct dp_node *n, const struct dp_graph_event *ev);
 void dp_node_cmd_done(struct dp_node *n);
+void dp_worker_wake(struct worker *w);
+/* Wakes every sleeping worker but self (NULL: the control thread) after an append. */
+void dp_wake_sleepers(struct dp_node *n, const struct worker *self);
 void dp_addr_to_ep(const struct dp_addr *a, struct dp_ep_addr *out);
 void dp_ep_to_addr(const struct dp_ep_addr *a, struct sockaddr_storage *out, socklen_t *len);
 

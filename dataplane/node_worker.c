@@ -135,7 +135,8 @@ static void answer(struct worker *w, const struct pg_record *body)
 		COUNT(w, records_answered);
 }
 
-/* Stores a record that passed every check, enters it in the table and in this worker's ring
+/* Stores a record that passed every check (rec: a view of raw, as pg_record_decode makes it),
+ * enters it in the table and in this worker's ring
  * (src: the link it came from, which does not get it back). The store judges: a copy it
  * holds already (another worker won the race, or the API) is stale. */
 static void commit_record(struct worker *w, struct wgraph *wg, const struct pg_record *rec,
@@ -168,6 +169,7 @@ static void commit_record(struct worker *w, struct wgraph *wg, const struct pg_r
 			free(b); /* a newer copy won meanwhile, or the table is full */
 	}
 	dp_ring_append(my_ring(w, g), raw, len, src);
+	w->appended = true;
 	COUNT(w, records_new);
 }
 
@@ -257,12 +259,15 @@ static void accept_deferred(void *ctx, const struct pg_record *rec)
 	size_t len = pg_record_encoded_size(rec);
 	uint8_t *raw = malloc(len);
 
+	struct pg_record view; /* of raw: commit_record's body is a copy of raw and its view */
+
 	if (!raw || pg_record_encode(rec, &wg->g->lim, raw, len) != (long)len ||
+	    pg_record_decode(raw, len, &wg->g->lim, &view) ||
 	    !dp_ring_room(my_ring(w, wg->g), dp_ring_entry_bytes((uint32_t)len))) {
 		COUNT(w, records_store_err); /* no room now: the next sync brings it */
 	} else {
 		COUNT(w, verified);
-		commit_record(w, wg, rec, raw, (uint32_t)len, DP_RING_SRC_LOCAL, 0);
+		commit_record(w, wg, &view, raw, (uint32_t)len, DP_RING_SRC_LOCAL, 0);
 	}
 	free(raw);
 }
@@ -572,9 +577,22 @@ static void sleep_until(struct worker *w, uint64_t deadline_us)
 	uint64_t now = pg_mono_ns() / 1000;
 	uint64_t t = deadline_us > now ? deadline_us - now : 0;
 
+	pg_store_relaxed(&w->asleep, true);
+	/* seq_cst: the flag before the heads (dp_wake_sleepers fences the other way): a record
+	 * appended after this look wakes us */
+	pg_fence_seq_cst();
+	for (unsigned i = 0; i < w->ng; i++) {
+		struct wgraph *wg = w->g[i];
+
+		for (unsigned r = 0; r < wg->g->rings.nrings; r++)
+			if (pg_load_relaxed(&wg->g->rings.rings[r]->head) != wg->heads[r])
+				t = 0; /* something came since the links were filled */
+	}
 	for (unsigned i = 0; i < w->ng; i++)
 		rvt_thread_offline(w->g[i]->th);
-	if (w->io) {
+	if (!t) {
+		/* no wait */
+	} else if (w->io) {
 		w->ops->wait(w->io, t);
 	} else {
 		struct pollfd p = { .fd = w->wake_fd, .events = POLLIN };
@@ -587,6 +605,7 @@ static void sleep_until(struct worker *w, uint64_t deadline_us)
 	}
 	for (unsigned i = 0; i < w->ng; i++)
 		rvt_thread_online(w->g[i]->th);
+	pg_store_relaxed(&w->asleep, false);
 }
 
 void *dp_worker_main(void *arg)
@@ -623,9 +642,20 @@ void *dp_worker_main(void *arg)
 		}
 		if (w->fault)
 			dp_fault_poll(w->fault, w->now, fault_deliver, w);
+		if (w->appended && n->nworkers > 1) {
+			w->appended = false;
+			dp_wake_sleepers(n, w); /* links on other workers send what we took */
+		}
 		t1 = pg_mono_ns();
 		STAGE(w, DP_STAGE_TAKE, t1 - t0);
 		t0 = t1;
+		for (unsigned i = 0; i < w->ng; i++) {
+			struct wgraph *wg = w->g[i];
+
+			/* acquire: what the heads show is whole before the links read it */
+			for (unsigned r = 0; r < wg->g->rings.nrings; r++)
+				wg->heads[r] = pg_load_acquire(&wg->g->rings.rings[r]->head);
+		}
 		for (uint32_t i = 0; i < dp_ep_links_max(w->ep); i++) {
 			struct dp_ep_link *el = dp_ep_link_at(w->ep, i);
 

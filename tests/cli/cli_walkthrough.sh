@@ -98,7 +98,7 @@ want "bad GUID: exit" $? 2
 
 if [ $failures -ne 0 ]; then
 	echo "daemon log:"
-	tail -20 "$tmp/log"
+	tail -60 "$tmp/log"
 	echo "stderr:"
 	tail -20 "$tmp/stderr"
 	exit 1
