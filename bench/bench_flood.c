@@ -290,6 +290,36 @@ static const char *thread_role(const struct fn_prof *p, unsigned i, unsigned *nt
 				    : "store committer / compactor (by start order)";
 }
 
+/* The host's UDP counters (/proc/net/snmp; every process's): datagrams out, in, and dropped
+ * for a full receive buffer. false when they cannot be read. */
+static bool udp_snmp(uint64_t v[3])
+{
+	char line[512];
+	bool head = false;
+	FILE *f = fopen("/proc/net/snmp", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long in, noport, inerr, out, rcvbuf;
+
+		if (strncmp(line, "Udp: ", 5))
+			continue;
+		if (!head) {
+			head = true; /* the names: InDatagrams NoPorts InErrors OutDatagrams ... */
+			continue;
+		}
+		if (sscanf(line + 5, "%llu %llu %llu %llu %llu", &in, &noport, &inerr, &out,
+			   &rcvbuf) != 5)
+			break;
+		v[0] = out, v[1] = in, v[2] = rcvbuf;
+		fclose(f);
+		return true;
+	}
+	fclose(f);
+	return false;
+}
+
 /* The thread's most frequent system calls (those perf counts by name), per record. */
 static void calls_print(const struct fn_thread_prof *t, uint64_t n)
 {
@@ -315,6 +345,8 @@ static void calls_print(const struct fn_thread_prof *t, uint64_t n)
 static void profiled(struct fn_node *u, double sys_per_rec[2])
 {
 	static struct flood_run r;
+	uint64_t udp0[3], udp1[3];
+	bool have_udp;
 	double wall;
 
 	sys_per_rec[0] = sys_per_rec[1] = NAN;
@@ -324,10 +356,22 @@ static void profiled(struct fn_node *u, double sys_per_rec[2])
 	}
 	printf("\nprofiled 2-node uring run (%s attached to both daemons; it slows them):\n",
 	       fn_prof_tool());
+	have_udp = udp_snmp(udp0);
 	flood_run(u, 2, edge2, 1, b.n2, b.deadline_s, true, &r);
+	have_udp = udp_snmp(udp1) && have_udp;
 	run_print("profiled run", &r);
 	if (!r.ok)
 		return;
+	if (have_udp)
+		printf(
+		    "  UDP on the host meanwhile (/proc/net/snmp, every process): %llu datagrams "
+		    "sent (DATA and ACKs, both nodes) = %.2f records per datagram; %llu received, "
+		    "%llu dropped for a full "
+		    "receive buffer\n",
+		    (unsigned long long)(udp1[0] - udp0[0]),
+		    (double)r.n / (double)(udp1[0] - udp0[0] ? udp1[0] - udp0[0] : 1),
+		    (unsigned long long)(udp1[1] - udp0[1]),
+		    (unsigned long long)(udp1[2] - udp0[2]));
 	wall = r.durable_s * 1000;
 	for (unsigned k = 0; k < 2; k++) {
 		const struct fn_prof *p = &r.prof[k];
@@ -468,6 +512,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if ((err = fn_init("/var/tmp")))
 		flood_die("temporary directory", strerror(-err));
+	fn_watchdog(b.quick ? 300 : 1800);
 	loadavg(la, sizeof(la));
 	printf("bench-flood: %s mode; 128-byte payloads, batches of %d; 2-node daemons "
 	       "[dataplane] workers=%u; %ld CPUs; load average at start: %s; %s\n",

@@ -91,12 +91,15 @@ void fn_cleanup(void)
 	s.dir[0] = '\0';
 }
 
-/* SIGINT / SIGTERM: the daemons must not outlive us. kill and waitpid are async-signal-safe;
- * the directory goes with an rm of its own (fork and execve are too). */
+/* SIGINT / SIGTERM / the watchdog's SIGALRM: the daemons must not outlive us. kill and waitpid are
+ * async-signal-safe; the directory goes with an rm of its own (fork and execve are too). */
 static void on_signal(int sig)
 {
+	static const char why[] = "bench-flood: the watchdog's time is up: stopping everything\n";
 	pid_t rm;
 
+	if (sig == SIGALRM)
+		(void)!write(STDERR_FILENO, why, sizeof(why) - 1);
 	for (unsigned i = 0; i < PROCS_MAX; i++)
 		if (s.procs[i] > 0) {
 			kill(s.procs[i], SIGKILL);
@@ -128,9 +131,15 @@ int fn_init(const char *parent)
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGALRM, &sa, NULL);
 		s.armed = true;
 	}
 	return 0;
+}
+
+void fn_watchdog(unsigned seconds)
+{
+	alarm(seconds);
 }
 
 const char *fn_dir(void)

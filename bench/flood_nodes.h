@@ -8,7 +8,7 @@
  * its log, main.c's "dataplane: N workers, ADDR, backend B" line), readiness through our own
  * NOTIFY_SOCKET. Every process started here (daemons, perf, strace) is remembered until it
  * is waited for, so that fn_cleanup() -- called on every way out, and from SIGINT / SIGTERM
- * -- kills what is left and removes the temporary directory.
+ * and the watchdog -- kills what is left and removes the temporary directory.
  *
  * Graphs are wired through libpeergraph only: create (unsecured) on every node, listen on
  * every node, connect each edge from its first node to its second, wait until every node has
@@ -48,8 +48,11 @@ struct fn_node_opts {
 };
 
 /* Makes the benchmark's temporary directory under parent (at most 20 bytes) and arms the cleanup
- * (atexit and SIGINT / SIGTERM). 0 or -errno. */
+ * (atexit and SIGINT / SIGTERM / SIGALRM). 0 or -errno. */
 int fn_init(const char *parent);
+/* Ends the benchmark (as SIGTERM would: daemons killed, directory removed, exit status 142)
+ * if it is still running after seconds: a library call that never returns is bounded too. */
+void fn_watchdog(unsigned seconds);
 /* The temporary directory. */
 const char *fn_dir(void);
 /* Kills every process started here that is still running and removes the directory. Safe to
@@ -78,8 +81,10 @@ int64_t fn_cpu_ns(pid_t pid);
 /* The system calls perf counts one by one (where the kernel has their tracepoints). */
 #define FN_CALLS                                                                                   \
 	X(write)                                                                                   \
-	X(read) X(sendmmsg) X(recvmmsg) X(sendmsg) X(recvmsg) X(io_uring_enter) X(futex)           \
-	    X(epoll_wait) X(poll) X(ppoll) X(pwritev) X(fdatasync) X(clock_nanosleep)
+	X(read)                                                                                    \
+	X(sendmmsg)                                                                                \
+	X(recvmmsg) X(sendmsg) X(recvmsg) X(io_uring_enter) X(futex) X(epoll_wait) X(poll)         \
+	    X(ppoll) X(pwritev) X(fdatasync) X(clock_nanosleep)
 enum fn_call {
 #define X(name) FN_CALL_##name,
 	FN_CALLS
