@@ -406,6 +406,19 @@ const char *dp_node_backend(const struct dp_node *n)
 
 /* ---- graphs ---- */
 
+int dp_verifier(const struct dp_node *n, const char *id, uint16_t id_len,
+		const struct pg_record_limits *lim, struct verify **out)
+{
+	struct verify_config vc = {
+		.graph_id = id,
+		.graph_id_len = id_len,
+		.keytab_fd = n->cfg.keytab_fd,
+		.limits = *lim,
+	};
+
+	return verify_create(&vc, out);
+}
+
 static void body_free(void *ctx, const struct pg_record *rec)
 {
 	(void)ctx;
@@ -438,6 +451,16 @@ int dp_node_graph_add(struct dp_node *n, const struct dp_graph_config *c, struct
 
 	if (!c->id_len || c->id_len > DP_WIRE_GRAPH_MAX || !c->store)
 		return -EINVAL;
+	if (c->secured) {
+		/* every worker makes its own verifier: try one here, so errors reach the caller */
+		struct verify *v;
+
+		if (n->cfg.keytab_fd <= 0)
+			return -ENOKEY;
+		if ((err = dp_verifier(n, c->id, c->id_len, &c->limits, &v)))
+			return err;
+		verify_destroy(v);
+	}
 	pthread_mutex_lock(&n->lock);
 	err = n->ngraphs == DP_STORES_MAX ? -ENOSPC : 0;
 	pthread_mutex_unlock(&n->lock);
@@ -451,6 +474,7 @@ int dp_node_graph_add(struct dp_node *n, const struct dp_graph_config *c, struct
 	g->store = c->store;
 	g->lim = c->limits;
 	g->graph_key = pg_graph_key(c->id, c->id_len);
+	g->secured = c->secured;
 	/* a record must fit half a ring (and the link's bound) to be flooded */
 	g->max_record = c->limits.max_record_size + 64 * 1024;
 	if (g->max_record > ring / 2 - DP_RING_HDR)
@@ -608,14 +632,6 @@ void dp_node_stats(struct dp_node *n, struct dp_node_stats *st)
 		struct worker *w = &n->w[i];
 		struct worker_stats *ws = &w->st;
 
-		if (w->io) {
-			struct dp_io_stats is;
-
-			w->ops->stats(w->io, &is);
-			st->rx_datagrams += is.rx_dgrams;
-			st->tx_datagrams += is.tx_dgrams;
-			st->syscalls += is.syscalls;
-		}
 #define SUM(f) st->f += atomic_load_explicit(&ws->f, memory_order_relaxed)
 		SUM(records_in);
 		SUM(records_new);
@@ -627,11 +643,20 @@ void dp_node_stats(struct dp_node *n, struct dp_node_stats *st)
 		SUM(records_flooded);
 		SUM(records_answered);
 		SUM(datagrams_refused);
+		SUM(verified);
+		SUM(deferred);
+		SUM(rejected);
+		for (unsigned k = 0; k < VERIFY_REASONS; k++)
+			st->rejected_by[k] +=
+			    atomic_load_explicit(&ws->rejected_by[k], memory_order_relaxed);
 #undef SUM
 		for (unsigned k = 0; k < DP_STAGES; k++)
 			st->stage_ns[k] +=
 			    atomic_load_explicit(&ws->stage_ns[k], memory_order_relaxed);
 		pthread_mutex_lock(&ws->snap_lock);
+		st->rx_datagrams += ws->io.rx_dgrams;
+		st->tx_datagrams += ws->io.tx_dgrams;
+		st->syscalls += ws->io.syscalls;
 		for (unsigned k = 0; k < DP_EP_DROP_REASONS; k++)
 			st->drops[k] += ws->ep.drop[k];
 		for (unsigned k = 0; k < 8; k++)

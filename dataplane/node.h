@@ -22,6 +22,7 @@
 #include "link.h"
 #include "record.h"
 #include "store.h"
+#include "verify.h"
 
 enum {
 	DP_WORKERS_MAX = 64,
@@ -48,6 +49,8 @@ struct dp_node_config {
 	struct dp_fault_config fault; /* all zero: no fault injection */
 	uint64_t ring_bytes;	      /* each graph's ring per producer; 0: the default */
 	uint64_t reasm_bytes;	      /* each worker's reassembly budget; 0: 256 MiB */
+	int keytab_fd;	  /* > 0: the key table secured graphs verify against (attached read-only
+			   * by each worker; shared/keytab.h); <= 0: no secured graph can be added */
 	bool timing;	  /* time every stage of every record (bench: costs ~3 clock reads) */
 	uint32_t slow_us; /* for tests: a worker spends this long on every DATA datagram it
 			   * takes, as a slow node would (0: no such wait) */
@@ -74,6 +77,7 @@ struct dp_graph_config {
 	struct pg_store *store; /* stays the caller's; must outlive the graph */
 	struct pg_record_limits limits;
 	uint32_t capacity; /* records the version table holds; 0: 1 Mi */
+	bool secured;	   /* records must carry a signature the key table vouches for */
 	/* The node subscribes to the store (pg_store_subscribe) for the version table, and hands
 	 * every store event on to this callback (NULL: none), under the same rules. */
 	pg_store_event_fn on_event;
@@ -81,7 +85,8 @@ struct dp_graph_config {
 };
 
 /* Serves a graph from the next turn on: its store's expiry, and flooding over its links.
- * 0, -ENOSPC (DP_STORES_MAX), -ENOMEM. */
+ * 0, -ENOSPC (DP_STORES_MAX), -ENOMEM, -ENOKEY (secured without a key table), or a
+ * verifier's error (verify_create). */
 int dp_node_graph_add(struct dp_node *n, const struct dp_graph_config *c, struct dp_graph **out);
 /* Closes the graph's links and stops serving it; when it returns no worker touches it or its
  * store any more. NULL is fine. */
@@ -154,6 +159,7 @@ enum dp_stage {
 	DP_STAGE_RX,	 /* receiving: the system calls */
 	DP_STAGE_DECODE, /* decoding records (timing on) */
 	DP_STAGE_TABLE,	 /* the version table (timing on) */
+	DP_STAGE_VERIFY, /* signatures (timing on) */
 	DP_STAGE_STORE,	 /* the store (timing on) */
 	DP_STAGE_TAKE,	 /* all of taking datagrams: the three above and the link's own work */
 	DP_STAGE_FILL,	 /* filling links from the rings */
@@ -161,6 +167,8 @@ enum dp_stage {
 	DP_STAGES,
 };
 
+/* Counters summed over the workers. Those of the endpoint, the links and the io backends are
+ * copies the workers refresh every 100 ms (and when they stop). */
 struct dp_node_stats {
 	uint64_t rx_datagrams, tx_datagrams, syscalls; /* the io backends' */
 	uint64_t records_in, records_new, records_dup, records_stale, records_bad, records_expired,
@@ -170,6 +178,8 @@ struct dp_node_stats {
 	uint64_t decode_err[8];		    /* of those, by wire error (endpoint.h) */
 	uint64_t links_up, links_down, connects_failed;
 	uint64_t retransmits, reasm_timeouts, reasm_bad;
+	/* secured graphs: verified, waiting for their signer's key, refused (by reason) */
+	uint64_t verified, deferred, rejected, rejected_by[VERIFY_REASONS];
 	uint64_t stage_ns[DP_STAGES];
 	unsigned links;
 };

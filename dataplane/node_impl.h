@@ -41,6 +41,7 @@ struct dp_graph {
 	struct rvt *rvt;
 	struct rvt_thread *ctl_th; /* the control thread's (offline between calls) */
 	struct dp_ring_set rings;  /* 0: the API's records; 1 + w: worker w's */
+	bool secured;
 	_Atomic bool listening;
 	_Atomic unsigned links, connecting;
 	unsigned expire_worker;
@@ -61,6 +62,7 @@ struct body {
 struct wgraph {
 	struct dp_graph *g;
 	struct rvt_thread *th;
+	struct verify *v; /* secured graphs */
 	unsigned nlinks;
 };
 
@@ -87,10 +89,12 @@ struct worker_stats {
 	_Atomic uint64_t records_in, records_new, records_dup, records_stale, records_bad,
 	    records_expired, records_store_err, records_flooded, records_answered,
 	    datagrams_refused;
+	_Atomic uint64_t verified, deferred, rejected, rejected_by[VERIFY_REASONS];
 	_Atomic uint64_t stage_ns[DP_STAGES];
 	/* the endpoint's and the links' counters, copied every 100 ms of a worker's turns */
 	pthread_mutex_t snap_lock;
 	struct dp_ep_stats ep;
+	struct dp_io_stats io;
 	uint64_t retransmits, reasm_timeouts, reasm_bad; /* links gone and live */
 };
 
@@ -118,6 +122,7 @@ struct worker {
 	uint64_t next_expire, next_snapshot;
 	uint64_t gone_retrans, gone_reasm_timeout, gone_reasm_bad; /* under st.snap_lock */
 	struct dp_ep_link *cur_el; /* the link whose datagram is being taken */
+	struct wgraph *cur_wg;	   /* the graph of a deferred record being accepted */
 	struct dp_pkt pkts[NODE_BURST];
 	struct dp_ep_out out[NODE_OUT];
 	struct dp_tx tx[NODE_OUT];
@@ -149,6 +154,8 @@ struct dp_node {
 /* node_worker.c */
 void *dp_worker_main(void *arg);
 /* node.c */
+int dp_verifier(const struct dp_node *n, const char *id, uint16_t id_len,
+		const struct pg_record_limits *lim, struct verify **out);
 void dp_node_event_push(struct dp_node *n, const struct dp_graph_event *ev);
 void dp_node_cmd_done(struct dp_node *n);
 void dp_addr_to_ep(const struct dp_addr *a, struct dp_ep_addr *out);

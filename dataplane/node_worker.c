@@ -135,6 +135,42 @@ static void answer(struct worker *w, const struct pg_record *body)
 		COUNT(w, records_answered);
 }
 
+/* Stores a record that passed every check, enters it in the table and in this worker's ring
+ * (src: the link it came from, which does not get it back). The store judges: a copy it
+ * holds already (another worker won the race, or the API) is stale. */
+static void commit_record(struct worker *w, struct wgraph *wg, const struct pg_record *rec,
+			  const uint8_t *raw, uint32_t len, uint32_t src, uint64_t t0)
+{
+	struct dp_graph *g = wg->g;
+	struct pg_key key = pg_record_key_of(g->graph_key, rec);
+	struct body *b;
+	int err = pg_store_put_decoded(g->store, rec, raw, len, NULL);
+
+	if (t0)
+		STAGE(w, DP_STAGE_STORE, pg_mono_ns() - t0);
+	if (err) {
+		if (err == PG_E_STALE)
+			COUNT(w, records_stale);
+		else
+			COUNT(w, records_store_err);
+		return;
+	}
+	if ((b = malloc(sizeof(*b) + len))) {
+		b->len = len;
+		memcpy(b->raw, raw, len);
+		pg_record_rebase(&b->rec, rec, raw, len, b->raw);
+		do {
+			err = rvt_raise(wg->th, key, &b->rec);
+			if (err == -EAGAIN)
+				rvt_quiescent(wg->th);
+		} while (err == -EAGAIN);
+		if (err)
+			free(b); /* a newer copy won meanwhile, or the table is full */
+	}
+	dp_ring_append(my_ring(w, g), raw, len, src);
+	COUNT(w, records_new);
+}
+
 static void take_record(void *ctx, const uint8_t *raw, uint32_t len)
 {
 	struct worker *w = ctx;
@@ -143,10 +179,6 @@ static void take_record(void *ctx, const uint8_t *raw, uint32_t len)
 	struct dp_graph *g = wg->g;
 	struct pg_record rec;
 	struct rvt_view view;
-	struct pg_key key;
-	struct body *b;
-	int err;
-
 	uint64_t t0 = w->n->cfg.timing ? pg_mono_ns() : 0, t1;
 
 	COUNT(w, records_in);
@@ -163,9 +195,8 @@ static void take_record(void *ctx, const uint8_t *raw, uint32_t len)
 		COUNT(w, records_expired);
 		return;
 	}
-	key = pg_record_key_of(g->graph_key, &rec);
 	/* the cheap check first: a copy we hold costs one probe, no copy, no store */
-	if (rvt_lookup(wg->th, key, &view) == 0) {
+	if (rvt_lookup(wg->th, pg_record_key_of(g->graph_key, &rec), &view) == 0) {
 		if (view.body) {
 			int order = pg_record_order(&rec, view.body);
 
@@ -188,30 +219,52 @@ static void take_record(void *ctx, const uint8_t *raw, uint32_t len)
 		STAGE(w, DP_STAGE_TABLE, t1 - t0);
 		t0 = t1;
 	}
-	err = pg_store_put_decoded(g->store, &rec, raw, len, NULL);
-	if (t0)
-		STAGE(w, DP_STAGE_STORE, pg_mono_ns() - t0);
-	if (err) {
-		if (err == PG_E_STALE)
+	if (wg->v) {
+		int rc = verify_record(wg->v, &rec, w->wall);
+
+		if (t0) {
+			t1 = pg_mono_ns();
+			STAGE(w, DP_STAGE_VERIFY, t1 - t0);
+			t0 = t1;
+		}
+		if (rc == PG_E_SIG_DEFERRED) {
+			COUNT(w, deferred); /* the verifier keeps a copy until the key comes */
+			return;
+		}
+		if (rc == PG_E_STALE) {
 			COUNT(w, records_stale);
-		else
-			COUNT(w, records_store_err);
-		return;
+			return;
+		}
+		if (rc) {
+			enum verify_reason r = verify_reason_of(rc);
+
+			COUNT(w, rejected);
+			if (r < VERIFY_REASONS)
+				atomic_fetch_add_explicit(&w->st.rejected_by[r], 1,
+							  memory_order_relaxed);
+			return;
+		}
+		COUNT(w, verified);
 	}
-	if ((b = malloc(sizeof(*b) + len))) {
-		b->len = len;
-		memcpy(b->raw, raw, len);
-		pg_record_rebase(&b->rec, &rec, raw, len, b->raw);
-		do {
-			err = rvt_raise(wg->th, key, &b->rec);
-			if (err == -EAGAIN)
-				rvt_quiescent(wg->th);
-		} while (err == -EAGAIN);
-		if (err)
-			free(b); /* a newer copy won meanwhile, or the table is full */
+	commit_record(w, wg, &rec, raw, len, dp_link_local_id(w->cur_el->link), t0);
+}
+
+/* A deferred record whose signer's key has come: stored and flooded to every link. */
+static void accept_deferred(void *ctx, const struct pg_record *rec)
+{
+	struct worker *w = ctx;
+	struct wgraph *wg = w->cur_wg;
+	size_t len = pg_record_encoded_size(rec);
+	uint8_t *raw = malloc(len);
+
+	if (!raw || pg_record_encode(rec, &wg->g->lim, raw, len) != (long)len ||
+	    !dp_ring_room(my_ring(w, wg->g), dp_ring_entry_bytes((uint32_t)len))) {
+		COUNT(w, records_store_err); /* no room now: the next sync brings it */
+	} else {
+		COUNT(w, verified);
+		commit_record(w, wg, rec, raw, (uint32_t)len, DP_RING_SRC_LOCAL, 0);
 	}
-	dp_ring_append(my_ring(w, g), raw, len, dp_link_local_id(w->cur_el->link));
-	COUNT(w, records_new);
+	free(raw);
 }
 
 /* Does every record of this datagram stop at the version table (nothing to store)? */
@@ -391,10 +444,15 @@ static void run_cmd(struct worker *w, struct cmd *c)
 	case CMD_ADD:
 		if (!wg && w->ng < DP_STORES_MAX && (wg = calloc(1, sizeof(*wg)))) {
 			wg->g = c->g;
-			if (rvt_thread_register(c->g->rvt, &wg->th) == 0)
-				w->g[w->ng++] = wg;
-			else
+			if (rvt_thread_register(c->g->rvt, &wg->th) != 0) {
 				free(wg);
+			} else if (c->g->secured &&
+				   dp_verifier(w->n, c->g->id, c->g->id_len, &c->g->lim, &wg->v)) {
+				rvt_thread_unregister(wg->th);
+				free(wg); /* it worked on the control thread: out of memory */
+			} else {
+				w->g[w->ng++] = wg;
+			}
 		}
 		break;
 	case CMD_REMOVE:
@@ -403,6 +461,7 @@ static void run_cmd(struct worker *w, struct cmd *c)
 		dp_ep_graph_gone(w->ep, wg);
 		send_all(w); /* the CLOSEs go out, the links report down, connects fail */
 		send_all(w);
+		verify_destroy(wg->v);
 		rvt_thread_unregister(wg->th);
 		for (unsigned i = 0; i < w->ng; i++)
 			if (w->g[i] == wg) {
@@ -480,6 +539,8 @@ static void snapshot(struct worker *w)
 	}
 	pthread_mutex_lock(&w->st.snap_lock);
 	dp_ep_stats(w->ep, &w->st.ep);
+	if (w->io)
+		w->ops->stats(w->io, &w->st.io); /* only this thread may read them live */
 	w->st.retransmits = w->gone_retrans + retrans;
 	w->st.reasm_timeouts = w->gone_reasm_timeout + timeouts;
 	w->st.reasm_bad = w->gone_reasm_bad + bad;
@@ -488,6 +549,13 @@ static void snapshot(struct worker *w)
 
 static void expire(struct worker *w)
 {
+	for (unsigned i = 0; i < w->ng; i++) {
+		if (w->g[i]->v) {
+			w->cur_wg = w->g[i];
+			verify_deferred_run(w->g[i]->v, w->wall, accept_deferred, w);
+			w->cur_wg = NULL;
+		}
+	}
 	for (unsigned i = 0; i < w->ng; i++) {
 		struct dp_graph *g = w->g[i]->g;
 
@@ -606,6 +674,7 @@ void *dp_worker_main(void *arg)
 	send_all(w);
 	snapshot(w);
 	for (unsigned i = 0; i < w->ng; i++) {
+		verify_destroy(w->g[i]->v);
 		rvt_thread_unregister(w->g[i]->th);
 		free(w->g[i]);
 	}

@@ -56,6 +56,7 @@ static const char *const odd[] = {
 	"daemon.client_queue_bytes=65537",
 	"daemon.event_queue=17",
 	"daemon.node_name=0.x;y#z",
+	"daemon.trust=/etc/peergraph/trusted",
 	"store.commit_interval_us=101",
 	"store.max_records=3",
 	"store.max_bytes=3G",

@@ -226,8 +226,8 @@ static void check_exactly_once(struct net *n, unsigned nrec)
 	cr_assert_eq(n->b.delivered, nrec);
 }
 
-static void run_case_cfg(const struct dp_link_config *cfg, double loss, double dup,
-			 double reorder, uint64_t seed)
+static void run_case_cfg(const struct dp_link_config *cfg, double loss, double dup, double reorder,
+			 uint64_t seed)
 {
 	struct dp_link_config c = *cfg;
 	struct dp_link_stats sa, sb;

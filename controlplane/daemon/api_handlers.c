@@ -20,8 +20,10 @@
 #include "fileio.h"
 #include "log.h"
 #include "pg_error.h"
+#include "secdata.h"
 #include "query.h"
 #include "server_impl.h"
+#include "trust.h"
 
 enum {
 	ENUM_CHUNK = 4 << 20, /* record bytes of one enumeration reply before it sets a cursor */
@@ -98,6 +100,23 @@ static int ids_error(struct pgd_server *srv, int err)
 	return err;
 }
 
+/* A new identity of this node: its records must verify on this node's secured graphs too. */
+static void trust_new(struct pgd_server *srv, const char *name)
+{
+	struct pg_identity *id;
+	int err;
+
+	if (!srv->gs->keytab)
+		return;
+	if (!(err = pg_identity_open(srv->ids, name, &id))) {
+		err = pgd_trust_identity(srv->gs->keytab, id);
+		pg_identity_close(id);
+	}
+	if (err)
+		pgd_log(PGD_LOG_WARN, "identity %s: not in the key table: %s", name,
+			pg_strerror(err));
+}
+
 static int h_identity_create(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
 			     const uint8_t *body, size_t len)
 {
@@ -114,6 +133,7 @@ static int h_identity_create(struct pgd_server *srv, struct conn *c, const struc
 		return ids_error(srv, err);
 	pg_api_put_str(&srv->w, PG_API_T_IDENTITY, name);
 	pgd_log(PGD_LOG_INFO, "identity %s created", name);
+	trust_new(srv, name);
 	return 0;
 }
 
@@ -240,6 +260,7 @@ static int h_identity_import(struct pgd_server *srv, struct conn *c, const struc
 		return ids_error(srv, err);
 	pg_api_put_str(&srv->w, PG_API_T_IDENTITY, name);
 	pgd_log(PGD_LOG_INFO, "identity %s imported", name);
+	trust_new(srv, name);
 	return 0;
 }
 
@@ -414,6 +435,54 @@ static int h_graph_export_import(struct pgd_server *srv, struct conn *c, const s
 
 /* ---- records ------------------------------------------------------------------------------ */
 
+/* RECORD_ADD: the frame's records in groups of up to PG_BUNDLE_MAX, each group made, signed
+ * (one bundle in a secured graph) and stored together; one RESULT per record, in order. */
+static int records_add(struct pgd_server *srv, struct conn *c, struct pgd_graph *g,
+		       const uint8_t *body, size_t len, uint64_t now)
+{
+	static struct pg_record recs[PG_BUNDLE_MAX];
+	static int res[PG_BUNDLE_MAX], bad[PG_BUNDLE_MAX];
+	uint64_t ticket = 0;
+	struct pg_api_iter it;
+	struct pg_api_field f;
+	unsigned n = 0;
+	bool more = true;
+	long w;
+
+	pg_api_iter_init(&it, body, len);
+	while (more) {
+		more = pg_api_iter_next(&it, &f);
+		if (more && f.tag != PG_API_T_RECORD)
+			continue;
+		if (more) {
+			bad[n] = pg_record_decode(f.v, f.len, &g->lim, &recs[n]);
+			n++;
+		}
+		if (n == PG_BUNDLE_MAX || (!more && n)) {
+			static struct pg_record ok[PG_BUNDLE_MAX];
+			static int ok_res[PG_BUNDLE_MAX];
+			unsigned k = 0;
+
+			for (unsigned i = 0; i < n; i++)
+				if (!bad[i])
+					ok[k++] = recs[i];
+			pgd_records_add(g, ok, k, now, ok_res, &ticket);
+			k = 0;
+			for (unsigned i = 0; i < n; i++)
+				res[i] = bad[i] ? bad[i] : ok_res[k++];
+			for (unsigned i = 0; i < n; i++)
+				pg_api_put_u32(&srv->w, PG_API_T_RESULT, (uint32_t)res[i]);
+			n = 0;
+		}
+	}
+	if ((w = pg_api_end(&srv->w)) < 0) {
+		snprintf(srv->msg, sizeof(srv->msg), "building the reply: %s", pg_strerror((int)w));
+		return (int)w;
+	}
+	pgd_conn_park(srv, c, g, ticket, srv->w.buf, (size_t)w);
+	return 1;
+}
+
 static int h_record_write(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
 			  const uint8_t *body, size_t len)
 {
@@ -429,6 +498,8 @@ static int h_record_write(struct pgd_server *srv, struct conn *c, const struct p
 	if (!(g = graph_of(srv, body, len, true, &err)))
 		return err;
 	field_str(body, len, PG_API_T_CREATOR, creator, sizeof(creator));
+	if (h->type == PG_API_RECORD_ADD)
+		return records_add(srv, c, g, body, len, now);
 	pg_api_iter_init(&it, body, len);
 	while (pg_api_iter_next(&it, &f)) {
 		if (f.tag == PG_API_T_RECORD) {

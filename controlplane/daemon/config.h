@@ -65,6 +65,7 @@ struct pgd_config {
 	/* [daemon] */
 	char state_dir[PATH_MAX];	      /* absolute; one directory per graph below it */
 	char socket[PGD_SOCKET_SIZE];	      /* the control socket's absolute path */
+	char trust[PATH_MAX];		      /* the trust file (trust.h); "": none */
 	char socket_group[PGD_GROUP_MAX + 1]; /* admitted besides the daemon's uid and root; "" */
 	int log_level;			      /* syslog priority: LOG_ERR, LOG_WARNING, LOG_INFO or
 					       * LOG_DEBUG; reloadable */

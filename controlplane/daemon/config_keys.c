@@ -80,6 +80,11 @@ const struct pgd_key pgd_keys[PGD_KEY_TOTAL] = {
 	  .help = "The creator id of the records this daemon writes into unsecured graphs: an\n"
 		  "unsecured peer name, \"0.\" and a classifier. By default the classifier is\n"
 		  "the host name, or \"peergraphd\" when that is not a valid classifier." },
+	{ PGD_SEC_DAEMON, "trust", PGD_KEY_PATH, false, FIELD(trust), .def_text = "",
+	  .help = "A file of the keys this node trusts besides its own identities: one per line,\n"
+		  "64 hex digits of a raw Ed25519 public key, or the path of an identity\n"
+		  "certificate (PEM). Secured graphs' records must be signed by one of them.\n"
+		  "Read at start and at every SIGHUP (keys are added, never taken back)." },
 	{ PGD_SEC_STORE, "commit_interval_us", PGD_KEY_COUNT, false, FIELD(commit_interval_us),
 	  RANGE(100, 1000000, 5000),
 	  .help = "Group commit period of a graph's store, in microseconds: how long a write\n"
@@ -261,8 +266,9 @@ void pgd_key_allowed(const struct pgd_key *k, char *out, size_t len)
 		snprintf(out, len, "error, warn, info, debug");
 		break;
 	case PGD_KEY_PATH:
-		snprintf(out, len, "an absolute path of 1..%u bytes of printable ASCII, no spaces",
-			 k->size - 1u);
+		snprintf(out, len,
+			 "an absolute path of 1..%u bytes of printable ASCII, no spaces%s",
+			 k->size - 1u, k->def_text && !k->def_text[0] ? "; empty for none" : "");
 		break;
 	case PGD_KEY_GROUP:
 		snprintf(out, len,
@@ -553,7 +559,8 @@ int pgd_key_set(const struct pgd_key *k, struct pgd_config *c, const char *value
 	const char *what;
 
 	if (!value[0] && k->type != PGD_KEY_GROUP && k->type != PGD_KEY_ADDR &&
-	    k->type != PGD_KEY_NODE_ID)
+	    k->type != PGD_KEY_NODE_ID &&
+	    !(k->type == PGD_KEY_PATH && k->def_text && !k->def_text[0]))
 		return refuse(k, value, why, whylen, "empty value");
 	switch (k->type) {
 	case PGD_KEY_COUNT:
@@ -590,6 +597,8 @@ int pgd_key_set(const struct pgd_key *k, struct pgd_config *c, const char *value
 		}
 		return refuse(k, value, why, whylen, "not a log level:");
 	case PGD_KEY_PATH:
+		if (!value[0] && k->def_text && !k->def_text[0])
+			break; /* a path that may be unset (empty by default) */
 		if (!path_ok(value, k->size, &what))
 			return refuse(k, value, why, whylen, what);
 		break;

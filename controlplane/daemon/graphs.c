@@ -394,6 +394,8 @@ static int dataplane_add(struct pgd_graphs *gs, struct pgd_graph *g, char *msg, 
 		.store = g->store,
 		.limits = g->lim,
 		.capacity = gs->cfg.max_records,
+		/* a graph whose records this node signs wants every record signed */
+		.secured = g->signer != NULL,
 		/* the node subscribes to the store and hands every event on to us */
 		.on_event = on_store_event,
 		.on_event_arg = g,
@@ -652,6 +654,87 @@ int pgd_record_add(struct pgd_graph *g, const struct pg_record *in, uint64_t now
 	r.created_us = r.modified_us = now_us;
 	err = sign_and_put(g, &r, ticket);
 	return err == PG_E_STALE ? -EEXIST : err; /* the id is taken: update it instead */
+}
+
+/* Stores and floods one record whose security data is already set (or none is needed). */
+static int put_signed(struct pgd_graph *g, const struct pg_record *r, uint64_t *ticket)
+{
+	uint8_t *raw, *own;
+	long n;
+	int err;
+
+	if (!dp_graph_room(g->dp, (uint32_t)pg_record_encoded_size(r)))
+		return PG_E_BUSY;
+	if ((n = encode(g, r, &raw, &own)) < 0) {
+		free(own);
+		return (int)n;
+	}
+	err = pg_store_put(g->store, raw, (size_t)n, ticket);
+	if (!err)
+		dp_graph_publish(g->dp, r, raw, (uint32_t)n);
+	free(own);
+	return err;
+}
+
+void pgd_records_add(struct pgd_graph *g, const struct pg_record *in, unsigned n, uint64_t now_us,
+		     int *res, uint64_t *ticket)
+{
+	static struct pg_record recs[PG_BUNDLE_MAX];
+	static uint8_t sd[PG_BUNDLE_MAX][PG_SECDATA_BUNDLE_MAX_LEN];
+	static uint16_t lens[PG_BUNDLE_MAX];
+	static unsigned at[PG_BUNDLE_MAX];
+	unsigned k = 0;
+	int err;
+
+	PG_ASSERT(n <= PG_BUNDLE_MAX);
+	if (!g->signer) {
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t t = 0;
+
+			res[i] = pgd_record_add(g, &in[i], now_us, &t);
+			if (!res[i] && t > *ticket)
+				*ticket = t;
+		}
+		return;
+	}
+	/* the records that can be made, then one signature over their Merkle root */
+	for (unsigned i = 0; i < n; i++) {
+		struct pg_record *r = &recs[k];
+
+		*r = in[i];
+		r->version = 1;
+		r->flags = in[i].flags & PG_RECORD_AUTO_REFRESH;
+		r->creator = g->creator;
+		r->creator_len = (uint16_t)strlen(g->creator);
+		r->modifier = "";
+		r->modifier_len = 0;
+		r->created_us = r->modified_us = now_us;
+		r->secdata = NULL;
+		r->secdata_len = 0;
+		if ((err = pg_record_validate(r, &g->lim)) ||
+		    (err = pg_attrs_check(r->attrs, r->attrs_len, r->nattrs))) {
+			res[i] = err;
+			continue;
+		}
+		at[k++] = i;
+	}
+	if (!k)
+		return;
+	if ((err = pg_signer_sign_bundle(g->signer, recs, k, sd, lens))) {
+		for (unsigned j = 0; j < k; j++)
+			res[at[j]] = err;
+		return;
+	}
+	for (unsigned j = 0; j < k; j++) {
+		uint64_t t = 0;
+
+		recs[j].secdata = sd[j];
+		recs[j].secdata_len = lens[j];
+		err = put_signed(g, &recs[j], &t);
+		res[at[j]] = err == PG_E_STALE ? -EEXIST : err;
+		if (!err && t > *ticket)
+			*ticket = t;
+	}
 }
 
 /* The record (id, creator) as held, decoded into a view over buf (malloc'd; caller frees). */

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "identity.h"
+#include "keytab.h"
 #include "node.h"
 #include "record.h"
 #include "sign.h"
@@ -91,6 +92,7 @@ struct pgd_graphs {
 	struct pgd_graphs_config cfg;
 	struct pg_identity_store *ids; /* borrowed */
 	struct dp_node *node;	       /* borrowed: it serves the open graphs (expiry, flooding) */
+	struct pg_keytab *keytab;      /* borrowed: the keys the dataplane verifies against */
 	struct pgd_graph *g[PGD_GRAPHS_MAX];
 	unsigned n;
 };
@@ -132,6 +134,12 @@ int pgd_graph_delete(struct pgd_graphs *gs, struct pgd_graph *g);
  * attributes and payload): creator, version 1, times, signature; stores it and floods it. 0
  * with *ticket set, or why it was refused (PG_E_*: invalid record, -EEXIST when the id is
  * taken, PG_E_STORE_FULL, PG_E_BUSY when the flood queues are full, a signing error). */
+/* Adds n (<= PG_BUNDLE_MAX) records as pgd_record_add does, res[i] each one's outcome and
+ * *ticket raised to the latest; in a secured graph they are signed together, one signature
+ * over their Merkle root (a bundle: shared/bundle.h), which is what lets a fast publisher's
+ * records be verified at a fraction of a signature each. */
+void pgd_records_add(struct pgd_graph *g, const struct pg_record *in, unsigned n, uint64_t now_us,
+		     int *res, uint64_t *ticket);
 int pgd_record_add(struct pgd_graph *g, const struct pg_record *in, uint64_t now_us,
 		   uint64_t *ticket);
 /* Makes the next version of this node's record in->id from what the client sent (stored and

@@ -27,12 +27,14 @@
 #include "pg_config.h"
 #include "pg_error.h"
 #include "server.h"
+#include "trust.h"
 
 #define CONFIG_DEFAULT "/etc/peergraph/peergraphd.conf"
 
 struct daemon {
 	struct pgd_config cfg;
-	const char *config_path; /* NULL: none */
+	struct pg_keytab *keytab; /* what the dataplane verifies against (trust.h) */
+	const char *config_path;  /* NULL: none */
 	int sfd;
 	struct pgd_server *srv;
 	/* the command line's overrides, applied again over a reloaded file */
@@ -128,6 +130,19 @@ static int mkdir_private(const char *path)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/* The trust file, at every SIGHUP (the one the new configuration names). */
+static void trust_reload(struct daemon *d, const struct pgd_config *next)
+{
+	char msg[1024];
+	int n = pgd_trust_file(d->keytab, next->trust, msg, sizeof(msg));
+
+	if (n < 0)
+		pgd_log(PGD_LOG_ERROR, "reload: %s", msg);
+	else if (next->trust[0])
+		pgd_log(PGD_LOG_INFO, "reload: trust file %s: %d new key%s", next->trust, n,
+			n == 1 ? "" : "s");
+}
+
 static bool on_signal(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -157,6 +172,7 @@ static bool on_signal(void *ctx)
 			changed == 1 ? "" : "s");
 		pgd_log_set_level((enum pgd_log_level)d->cfg.log_level);
 		pgd_server_reconfigure(d->srv, d->cfg.client_queue_bytes, d->cfg.event_queue);
+		trust_reload(d, &next);
 	} else {
 		pgd_log(PGD_LOG_ERROR, "reload: the configuration has errors: nothing changed");
 	}
@@ -264,8 +280,16 @@ static int run(struct daemon *d)
 		return err;
 	}
 	msg[0] = '\0';
-	if ((err = node_config(&d->cfg, &nc)) ||
-	    (err = dp_node_create(&nc, &node, msg, sizeof(msg)))) {
+	if ((err = pg_keytab_create(NULL, PGD_TRUST_SLOTS, &d->keytab)) ||
+	    (err = pgd_trust_store(d->keytab, ids, msg, sizeof(msg))) ||
+	    (err = pgd_trust_file(d->keytab, d->cfg.trust, msg, sizeof(msg))) < 0) {
+		pgd_log(PGD_LOG_ERROR, "trusted keys: %s", msg[0] ? msg : pg_strerror(err));
+		goto out_ids;
+	}
+	msg[0] = '\0';
+	if (!(err = node_config(&d->cfg, &nc)))
+		nc.keytab_fd = pg_keytab_fd(d->keytab);
+	if (err || (err = dp_node_create(&nc, &node, msg, sizeof(msg)))) {
 		pgd_log(PGD_LOG_ERROR, "dataplane: %s", msg[0] ? msg : pg_strerror(err));
 		goto out_ids;
 	}
@@ -274,6 +298,7 @@ static int run(struct daemon *d)
 		pgd_log(PGD_LOG_ERROR, "graphs under %s: %s", d->cfg.state_dir, pg_strerror(err));
 		goto out_node;
 	}
+	gs.keytab = d->keytab;
 	if ((err = pgd_server_create(&sc, &gs, ids, d->sfd, on_signal, d, &d->srv, msg,
 				     sizeof(msg)))) {
 		pgd_log(PGD_LOG_ERROR, "control API: %s", msg);
@@ -292,6 +317,8 @@ out_graphs:
 out_node:
 	dp_node_destroy(node);
 out_ids:
+	pg_keytab_destroy(d->keytab); /* after the node: its workers detached first */
+	d->keytab = NULL;
 	pg_identity_store_close(ids);
 	if (!err)
 		pgd_log(PGD_LOG_INFO, "stopped cleanly");
