@@ -176,18 +176,20 @@ static bool log_parse(struct fn_node *n)
 static void child_exec(const struct fn_node *n, const char *notify, const struct fn_node_opts *o,
 		       unsigned index, int logfd)
 {
-	char backend[48], workers[48], recs[48], bytes[48], node_id[48];
+	char backend[48], workers[48], recs[48], bytes[48], node_id[48], trust[FN_PATH + 16];
 
 	snprintf(backend, sizeof(backend), "dataplane.backend=%s", o->backend);
 	snprintf(workers, sizeof(workers), "dataplane.workers=%u", o->workers);
 	snprintf(recs, sizeof(recs), "store.max_records=%u", o->max_records);
 	snprintf(bytes, sizeof(bytes), "store.max_bytes=%s", o->max_bytes);
 	snprintf(node_id, sizeof(node_id), "dataplane.node_id=node%u", index);
+	snprintf(trust, sizeof(trust), "daemon.trust=%s", o->trust ? o->trust : "");
 	dup2(logfd, STDERR_FILENO);
 	setenv("NOTIFY_SOCKET", notify, 1);
 	execl(PEERGRAPHD_PATH, PEERGRAPHD_PATH, "--state-dir", n->state, "--socket", n->sock,
 	      "--log-level", "info", "--set", "dataplane.address=127.0.0.1:0", "--set", backend,
-	      "--set", workers, "--set", recs, "--set", bytes, "--set", node_id, (char *)NULL);
+	      "--set", workers, "--set", recs, "--set", bytes, "--set", node_id, "--set", trust,
+	      (char *)NULL);
 	_exit(127);
 }
 
@@ -307,13 +309,16 @@ static int links_wait(struct peergraph **pg, unsigned n, const char *graph, cons
 int fn_graph_wire(struct peergraph **pg, const struct fn_node *nodes, unsigned n, const char *graph,
 		  const unsigned (*edges)[2], unsigned nedges, char *msg, size_t msglen)
 {
-	struct peergraph_graph_props props = { .flags = PEERGRAPH_GRAPH_UNSECURED };
 	unsigned deg[FN_NODES_MAX] = { 0 };
 	int err;
 
 	if (n > FN_NODES_MAX)
 		return -EINVAL;
 	for (unsigned i = 0; i < n; i++) {
+		struct peergraph_graph_props props = { .flags = PEERGRAPH_GRAPH_UNSECURED };
+
+		if (nodes[i].identity[0])
+			props = (struct peergraph_graph_props){ .identity = nodes[i].identity };
 		if ((err = peergraph_graph_create(pg[i], graph, &props)) ||
 		    (err = peergraph_graph_listen(pg[i], graph, true))) {
 			snprintf(msg, msglen, "node %u: graph create / listen %s: %s (%s)", i,
@@ -342,6 +347,58 @@ int fn_graph_wire(struct peergraph **pg, const struct fn_node *nodes, unsigned n
 		deg[b]++;
 	}
 	return links_wait(pg, n, graph, deg, msg, msglen);
+}
+
+/* Counts the "reload: trust file" lines of a daemon's log (main.c's trust_reload). */
+static unsigned trust_reloads(const struct fn_node *n)
+{
+	char line[LOG_LINE];
+	unsigned count = 0;
+	FILE *f = fopen(n->log, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		count += strstr(line, "reload: trust file") != NULL;
+	fclose(f);
+	return count;
+}
+
+int fn_trust_all(struct fn_node *nodes, unsigned n, const char *trust, char *msg, size_t msglen)
+{
+	uint64_t end = pg_mono_ns() + (uint64_t)READY_MS * 1000000;
+	unsigned before[FN_NODES_MAX];
+	FILE *f = fopen(trust, "a");
+
+	if (!f || n > FN_NODES_MAX) {
+		snprintf(msg, msglen, "trust file %s: %s", trust,
+			 f ? "too many nodes" : strerror(errno));
+		if (f)
+			fclose(f);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (nodes[i].identity[0])
+			fprintf(f, "%s/identities/%s/cert.pem\n", nodes[i].state,
+				nodes[i].identity);
+	if (fclose(f) != 0) {
+		snprintf(msg, msglen, "trust file %s: %s", trust, strerror(errno));
+		return -EIO;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		before[i] = trust_reloads(&nodes[i]);
+		kill(nodes[i].pid, SIGHUP);
+	}
+	for (unsigned i = 0; i < n; i++)
+		while (trust_reloads(&nodes[i]) == before[i]) {
+			if (pg_mono_ns() > end) {
+				snprintf(msg, msglen, "node %u did not re-read %s in %d s (see %s)",
+					 i, trust, READY_MS / 1000, nodes[i].log);
+				return -ETIMEDOUT;
+			}
+			usleep(10000);
+		}
+	return 0;
 }
 
 int64_t fn_cpu_ns(pid_t pid)

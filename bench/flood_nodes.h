@@ -37,6 +37,9 @@ struct fn_node {
 	char dir[FN_NODE_DIR], state[FN_PATH], sock[FN_PATH], log[FN_PATH];
 	char addr[64];	  /* its dataplane address, "127.0.0.1:PORT" */
 	char backend[16]; /* the io backend it runs ("uring", "sockets") */
+	/* set by the caller: graphs on this node are secured by (signed by) this identity of
+	 * its own; "" for unsecured graphs */
+	char identity[PEERGRAPH_PEER_NAME_SIZE];
 	pid_t pid;
 };
 
@@ -45,6 +48,7 @@ struct fn_node_opts {
 	unsigned workers;    /* [dataplane] workers */
 	uint32_t max_records;
 	const char *max_bytes; /* [store] max_bytes, e.g. "2G" */
+	const char *trust;     /* [daemon] trust: the file of trusted keys; NULL: none */
 };
 
 /* Makes the benchmark's temporary directory under parent (at most 20 bytes) and arms the cleanup
@@ -66,7 +70,13 @@ int fn_node_start(struct fn_node *n, unsigned index, const struct fn_node_opts *
 /* SIGTERM, up to 10 s for it to exit, then SIGKILL. Its directory stays until fn_cleanup. */
 void fn_node_stop(struct fn_node *n);
 
-/* Creates graph (unsecured) on nodes[0..n), has every node listen, connects edges[i][0] to
+/* Trusts the certificates of the identities in nodes[0..n) (fn_node.identity, those set):
+ * appends their paths to the trust file every node was started with, sends SIGHUP and waits
+ * (10 s) until each logs that it read the file again. 0, or an error with msg. */
+int fn_trust_all(struct fn_node *nodes, unsigned n, const char *trust, char *msg, size_t msglen);
+
+/* Creates graph on nodes[0..n) (secured by fn_node.identity where it is set, else
+ * unsecured), has every node listen, connects edges[i][0] to
  * edges[i][1] and waits (10 s) until every node's link count is its degree. pg[i] is a
  * connection to nodes[i]. 0, or an error with msg. */
 int fn_graph_wire(struct peergraph **pg, const struct fn_node *nodes, unsigned n, const char *graph,
@@ -83,8 +93,9 @@ int64_t fn_cpu_ns(pid_t pid);
 	X(write)                                                                                   \
 	X(read)                                                                                    \
 	X(sendmmsg)                                                                                \
-	X(recvmmsg) X(sendmsg) X(recvmsg) X(io_uring_enter) X(futex) X(epoll_wait) X(poll)         \
-	    X(ppoll) X(pwritev) X(fdatasync) X(clock_nanosleep)
+	X(recvmmsg)                                                                                \
+	X(sendmsg) X(recvmsg) X(io_uring_enter) X(futex) X(epoll_wait) X(poll) X(ppoll) X(pwritev) \
+	    X(fdatasync) X(clock_nanosleep)
 enum fn_call {
 #define X(name) FN_CALL_##name,
 	FN_CALLS
