@@ -633,6 +633,10 @@ void dp_graph_publish(struct dp_graph *g, const struct pg_record *rec, const uin
 	}
 	dp_ring_append(g->rings.rings[DP_RING_SRC_LOCAL], raw, len, DP_RING_SRC_LOCAL);
 	atomic_fetch_add(&g->records_local, 1);
+}
+
+void dp_graph_flush(struct dp_graph *g)
+{
 	dp_wake_sleepers(g->n, NULL);
 }
 

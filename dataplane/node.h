@@ -128,6 +128,9 @@ bool dp_graph_room(struct dp_graph *g, uint32_t len);
  * view of its own copy of raw). */
 void dp_graph_publish(struct dp_graph *g, const struct pg_record *rec, const uint8_t *raw,
 		      uint32_t len);
+/* Tells the workers what was published since (a sleeping worker is woken; call it once per
+ * batch: a wake-up is a system call). */
+void dp_graph_flush(struct dp_graph *g);
 
 /* ---- events (neighbours) ---- */
 

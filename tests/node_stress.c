@@ -123,6 +123,8 @@ int main(void)
 		if (pg_store_put_decoded(a.store, &rec, buf, (uint32_t)len, NULL))
 			goto out;
 		dp_graph_publish(a.g, &rec, buf, (uint32_t)len);
+		if (i % 64 == 63 || i + 1 == RECORDS)
+			dp_graph_flush(a.g);
 		if (i % 1000 == 0) { /* the control thread's reads, racing the workers */
 			dp_graph_neighbours(b.g, nb, 4);
 			dp_graph_status(b.g, &gs);

@@ -150,6 +150,7 @@ static void publish(struct tnode *t, uint64_t first, uint64_t count, uint32_t pa
 		}
 		cr_assert_eq(pg_store_put_decoded(t->store, &rec, buf, (uint32_t)len, NULL), 0);
 		dp_graph_publish(t->g, &rec, buf, (uint32_t)len);
+		dp_graph_flush(t->g);
 	}
 }
 

@@ -475,6 +475,7 @@ static int records_add(struct pgd_server *srv, struct conn *c, struct pgd_graph 
 			n = 0;
 		}
 	}
+	dp_graph_flush(g->dp); /* one wake-up for the frame's records */
 	if ((w = pg_api_end(&srv->w)) < 0) {
 		snprintf(srv->msg, sizeof(srv->msg), "building the reply: %s", pg_strerror((int)w));
 		return (int)w;
@@ -520,6 +521,7 @@ static int h_record_write(struct pgd_server *srv, struct conn *c, const struct p
 			ticket = t;
 		pg_api_put_u32(&srv->w, PG_API_T_RESULT, (uint32_t)err);
 	}
+	dp_graph_flush(g->dp);
 	if ((n = pg_api_end(&srv->w)) < 0) {
 		snprintf(srv->msg, sizeof(srv->msg), "building the reply: %s", pg_strerror((int)n));
 		return (int)n;
