@@ -260,7 +260,8 @@ enum peergraph_stage {
 };
 
 /* The counters of the node's dataplane since the daemon started, summed over its workers and
- * graphs (each worker publishes its link counters once per turn, so they may lag ~1 ms). */
+ * graphs. Each worker publishes its link and drop counters every 100 ms, so those lag by up
+ * to that much; the record counters do not. */
 struct peergraph_node_stats {
 	char address[PEERGRAPH_ADDRESS_SIZE]; /* the dataplane's bound address; "" for none */
 	uint64_t rx_datagrams, tx_datagrams, syscalls;
