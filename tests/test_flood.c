@@ -239,7 +239,7 @@ Test(flood, slow_node)
 				      bound);
 	}
 	if (UNDER_ASAN)
-		cr_log_warn("memory bound not checked: ASan's shadow memory and quarantine are "
+		cr_log_info("memory bound not checked: ASan's shadow memory and quarantine are "
 			    "not the daemon's");
 	free(acks.a);
 }
@@ -290,4 +290,67 @@ Test(flood, large_record)
 		cr_expect_eq(st.reasm_timeouts + st.reasm_bad, 0);
 	}
 	free(payload);
+}
+
+/* ---- updates and deletes ------------------------------------------------------------------ */
+
+struct tomb_ctx {
+	unsigned n, bad;
+};
+
+static int tomb_one(void *ctx, const struct peergraph_record *rec)
+{
+	struct tomb_ctx *t = ctx;
+
+	t->n++;
+	t->bad += rec->version != 3 || !(rec->flags & PEERGRAPH_RECORD_DELETED);
+	return 0;
+}
+
+/* Records added, updated and deleted on one node reach the other as their last version: a
+ * tombstone of version 3 each. (Each write after the first is judged by the version table
+ * against the one before: a regression test for a view of the record that outlived its
+ * buffer, which ASan saw as a use after free in the daemon.) */
+Test(flood, updates_and_deletes)
+{
+	enum { N = 64 };
+	struct peergraph_record r[N];
+	struct peergraph_guid ids[N];
+	struct facks acks = { 0 };
+	struct tomb_ctx t = { 0 };
+	uint64_t end;
+	int res[N];
+
+	for (unsigned i = 0; i < 2; i++) {
+		fnode_start(i, NULL);
+		fnode_graph(i, 0);
+	}
+	fnode_connect(0, 1);
+	fnode_wait_links(1, 1);
+	fnode_publish(0, 0, N, true, 0, &acks, NULL, NULL);
+	cr_assert_eq(acks.n, N);
+	memset(r, 0, sizeof(r));
+	for (unsigned i = 0; i < N; i++) {
+		ids[i] = acks.a[i].id;
+		r[i].id = ids[i];
+		r[i].type = (struct peergraph_guid){ { 0xf1, 0x00, 0xd0 } };
+		r[i].payload = "updated";
+		r[i].payload_len = 7;
+	}
+	cr_assert_eq(peergraph_record_update(fnodes[0].pg, GRAPH, r, N, res), N, "%s",
+		     peergraph_strerror(res[0]));
+	cr_assert_eq(peergraph_record_delete(fnodes[0].pg, GRAPH, ids, N, NULL, res), N, "%s",
+		     peergraph_strerror(res[0]));
+	end = now_ms() + 10000;
+	do {
+		sleep_ms(POLL_MS);
+		t = (struct tomb_ctx){ 0 };
+		cr_assert_geq(peergraph_record_enum(fnodes[1].pg, GRAPH, NULL, NULL,
+						    PEERGRAPH_WITH_DELETED, tomb_one, &t),
+			      0);
+	} while ((t.n < N || t.bad) && now_ms() < end);
+	cr_expect_eq(t.n, N);
+	cr_expect_eq(t.bad, 0, "%u records not a tombstone of version 3", t.bad);
+	cr_expect_eq(peergraph_hello(fnodes[0].pg, NULL, 0, NULL), 0, "node 0 still serves");
+	free(acks.a);
 }
