@@ -176,6 +176,7 @@ Test(api_frame, flood_messages)
 	pg_api_put_u64(&w, PG_API_T_RECORDS_TX, 1000);
 	pg_api_put_u64(&w, PG_API_T_RETRANSMITS, 3);
 	pg_api_put_u64(&w, PG_API_T_SRTT_US, 85);
+	pg_api_put_u64(&w, PG_API_T_REASM_TIMEOUTS, 2);
 	pg_api_item_end(&w);
 	pg_api_item_begin(&w);
 	pg_api_put_str(&w, PG_API_T_ADDRESS, "[::1]:40003");
@@ -192,6 +193,26 @@ Test(api_frame, flood_messages)
 		}
 	}
 	cr_expect_eq(items, 2);
+
+	/* the node's counters: a request without fields; a reply with the address and counters,
+	 * or without the address (no dataplane socket) */
+	pg_api_begin(&w, PG_API_NODE_STATS, 8, 0);
+	len = pg_api_end(&w);
+	cr_assert_eq(receive(w.buf, (size_t)len, &h, NULL), 0, "node stats");
+	for (int with_address = 0; with_address < 2; with_address++) {
+		pg_api_begin(&w, PG_API_NODE_STATS | PG_API_REPLY, 8, 0);
+		if (with_address)
+			pg_api_put_str(&w, PG_API_T_ADDRESS, "127.0.0.1:40001");
+		for (uint64_t i = 0; i < 3; i++) {
+			pg_api_item_begin(&w);
+			pg_api_put_str(&w, PG_API_T_NAME, i ? "drops_unknown" : "records_in");
+			pg_api_put_u64(&w, PG_API_T_COUNT, i * 1000);
+			pg_api_item_end(&w);
+		}
+		len = pg_api_end(&w);
+		cr_assert_eq(receive(w.buf, (size_t)len, &h, NULL), 0, "node stats reply %d",
+			     with_address);
+	}
 
 	/* the three neighbour events */
 	for (uint32_t kind = PG_API_EV_NEIGHBOUR_UP; kind <= PG_API_EV_CONNECT_FAILED; kind++) {
@@ -447,6 +468,47 @@ static void neighbours_counter_u32(struct pg_api_writer *w)
 	pg_api_item_end(w);
 }
 
+static void node_stats_with_graph(struct pg_api_writer *w)
+{
+	pg_api_begin(w, PG_API_NODE_STATS, 1, 0);
+	pg_api_put_str(w, PG_API_T_GRAPH, "g");
+}
+static void node_stats_item_without_count(struct pg_api_writer *w)
+{
+	pg_api_begin(w, PG_API_NODE_STATS | PG_API_REPLY, 1, 0);
+	pg_api_item_begin(w);
+	pg_api_put_str(w, PG_API_T_NAME, "records_in");
+	pg_api_item_end(w);
+}
+static void node_stats_name_long(struct pg_api_writer *w)
+{
+	char s[PG_API_NAME_MAX + 2];
+
+	memset(s, 'a', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	pg_api_begin(w, PG_API_NODE_STATS | PG_API_REPLY, 1, 0);
+	pg_api_item_begin(w);
+	pg_api_put_str(w, PG_API_T_NAME, s);
+	pg_api_put_u64(w, PG_API_T_COUNT, 1);
+	pg_api_item_end(w);
+}
+static void node_stats_count_u32(struct pg_api_writer *w)
+{
+	pg_api_begin(w, PG_API_NODE_STATS | PG_API_REPLY, 1, 0);
+	pg_api_item_begin(w);
+	pg_api_put_str(w, PG_API_T_NAME, "records_in");
+	pg_api_put_u32(w, PG_API_T_COUNT, 1);
+	pg_api_item_end(w);
+}
+static void neighbours_reasm_u32(struct pg_api_writer *w)
+{
+	pg_api_begin(w, PG_API_GRAPH_NEIGHBOURS | PG_API_REPLY, 1, 0);
+	pg_api_item_begin(w);
+	pg_api_put_str(w, PG_API_T_ADDRESS, "127.0.0.1:1");
+	pg_api_put_u32(w, PG_API_T_REASM_TIMEOUTS, 1);
+	pg_api_item_end(w);
+}
+
 static const struct bad_row bad_rows[] = {
 	{ 1, "another protocol version", open_graph, m_version, PG_E_API_VERSION, 0 },
 	{ 2, "len below the header", open_graph, m_len_small, PG_E_API_FRAME, 0 },
@@ -493,6 +555,16 @@ static const struct bad_row bad_rows[] = {
 	  PG_E_API_FIELD, PG_API_T_ADDRESS },
 	{ 32, "a link counter of 4 bytes", neighbours_counter_u32, nothing, PG_E_API_FIELD,
 	  PG_API_T_RECORDS_RX },
+	{ 33, "node stats naming a graph", node_stats_with_graph, nothing, PG_E_API_FIELD,
+	  PG_API_T_GRAPH },
+	{ 34, "a counter without its value", node_stats_item_without_count, nothing, PG_E_API_FIELD,
+	  PG_API_T_COUNT },
+	{ 35, "a counter's name over 64 bytes", node_stats_name_long, nothing, PG_E_API_FIELD,
+	  PG_API_T_NAME },
+	{ 36, "a counter of 4 bytes", node_stats_count_u32, nothing, PG_E_API_FIELD,
+	  PG_API_T_COUNT },
+	{ 37, "a reassembly count of 4 bytes", neighbours_reasm_u32, nothing, PG_E_API_FIELD,
+	  PG_API_T_REASM_TIMEOUTS },
 };
 
 Test(api_frame, malformed_frames_are_refused)

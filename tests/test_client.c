@@ -1097,6 +1097,7 @@ static void serve_links(struct fake *f)
 	pg_api_put_u64(&f->w, PG_API_T_RECORDS_TX, 1000);
 	pg_api_put_u64(&f->w, PG_API_T_RETRANSMITS, 2);
 	pg_api_put_u64(&f->w, PG_API_T_SRTT_US, 180);
+	pg_api_put_u64(&f->w, PG_API_T_REASM_TIMEOUTS, 4);
 	pg_api_item_end(&f->w);
 	pg_api_item_begin(&f->w);
 	pg_api_put_str(&f->w, PG_API_T_ADDRESS, "[::1]:4000");
@@ -1152,7 +1153,7 @@ Test(client, links)
 	cr_expect_str_eq(nb[0].address, "192.0.2.7:3587");
 	cr_expect_str_eq(nb[0].node, "0.nodeb");
 	cr_expect(nb[0].initiator && nb[0].records_rx == 5 && nb[0].records_tx == 1000 &&
-		  nb[0].retransmits == 2 && nb[0].srtt_us == 180);
+		  nb[0].retransmits == 2 && nb[0].srtt_us == 180 && nb[0].reasm_timeouts == 4);
 	cr_assert_eq(peergraph_graph_status(pg, "lab", &st), 0);
 	cr_expect_eq(st.links, 2);
 	cr_expect_eq(st.status,
@@ -1180,6 +1181,75 @@ Test(client, links)
 	cr_expect_eq(peergraph_graph_neighbours(pg, "lab", NULL, 1, &n), -EINVAL);
 	cr_expect_eq(peergraph_graph_connect(pg, "lab", NULL, NULL), -EINVAL);
 	finish(&f, pg);
+}
+
+static void counter(struct fake *f, const char *name, uint64_t v)
+{
+	pg_api_item_begin(&f->w);
+	pg_api_put_str(&f->w, PG_API_T_NAME, name);
+	pg_api_put_u64(&f->w, PG_API_T_COUNT, v);
+	pg_api_item_end(&f->w);
+}
+
+static void serve_node_stats(struct fake *f)
+{
+	FAKE_CHECK(f, fake_hello(f));
+	/* a node with a dataplane: its address, some counters, one this library does not know */
+	FAKE_CHECK(f, fake_read(f, PG_API_NODE_STATS));
+	fake_reply(f, 0);
+	pg_api_put_str(&f->w, PG_API_T_ADDRESS, "127.0.0.1:40001");
+	counter(f, "records_in", 7);
+	counter(f, "a_counter_of_later", 99);
+	counter(f, "drops_unknown", 3);
+	counter(f, "decode_err_length", 5);
+	counter(f, "stage_ns_tx", 11);
+	counter(f, "links", 2);
+	FAKE_CHECK(f, fake_send(f));
+	/* one without: no address, no counters */
+	FAKE_CHECK(f, fake_read(f, PG_API_NODE_STATS));
+	fake_reply(f, 0);
+	FAKE_CHECK(f, fake_send(f));
+}
+
+/* NODE_STATS: the counters by name into the struct, whatever their order; unknown names
+ * skipped; the field table names every member once. */
+Test(client, node_stats)
+{
+	const struct peergraph_node_stat_field *fld;
+	struct peergraph_node_stats st, zero;
+	struct peergraph *pg;
+	struct fake f;
+	size_t n;
+
+	pg = start(&f, serve_node_stats, NULL);
+	cr_assert_eq(peergraph_node_stats(pg, &st), 0);
+	cr_expect_str_eq(st.address, "127.0.0.1:40001");
+	cr_expect_eq(st.records_in, 7);
+	cr_expect_eq(st.drops[PEERGRAPH_DROP_UNKNOWN], 3);
+	cr_expect_eq(st.decode_err[PEERGRAPH_DECODE_LENGTH], 5);
+	cr_expect_eq(st.stage_ns[PEERGRAPH_STAGE_TX], 11);
+	cr_expect_eq(st.links, 2);
+	cr_expect_eq(st.records_new + st.drops[PEERGRAPH_DROP_DECODE] + st.reasm_timeouts, 0);
+	memset(&st, 0xff, sizeof(st));
+	cr_assert_eq(peergraph_node_stats(pg, &st), 0);
+	memset(&zero, 0, sizeof(zero));
+	cr_expect_eq(memcmp(&st, &zero, sizeof(st)), 0, "all zero, address \"\"");
+	cr_expect_eq(peergraph_node_stats(pg, NULL), -EINVAL);
+	finish(&f, pg);
+
+	/* every u64 of the struct once, by a distinct name, but decode_err's two spare slots */
+	fld = peergraph_node_stat_fields(&n);
+	cr_expect_eq(n + (PEERGRAPH_DECODE_ERRORS - PEERGRAPH_DECODE_FIELD - 1),
+		     (sizeof(st) - offsetof(struct peergraph_node_stats, rx_datagrams)) /
+			 sizeof(uint64_t));
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_eq(fld[i].offset % sizeof(uint64_t), 0);
+		cr_expect_geq(fld[i].offset, offsetof(struct peergraph_node_stats, rx_datagrams));
+		for (size_t j = 0; j < i; j++) {
+			cr_expect_neq(fld[i].offset, fld[j].offset, "%s", fld[i].name);
+			cr_expect_str_neq(fld[i].name, fld[j].name);
+		}
+	}
 }
 
 /* ---- helpers ----------------------------------------------------------------------------- */

@@ -69,12 +69,15 @@ static const char *const odd[] = {
 	"dataplane.window=64",
 	"dataplane.ring_bytes=3M",
 	"dataplane.node_id=lab-node-7",
+	"dataplane.reassembly_timeout_ms=250",
+	"dataplane.timing=yes",
 	"fault.drop=0.25",
 	"fault.duplicate=0.125",
 	"fault.reorder=0.0625",
 	"fault.delay_us=7",
 	"fault.jitter_us=3",
 	"fault.seed=18446744073709551615",
+	"fault.slow_us=500",
 	NULL,
 };
 
@@ -104,6 +107,9 @@ Test(config, defaults)
 	cr_expect_eq(c.ring_bytes, DP_RING_BYTES_DEFAULT);
 	cr_expect_str_eq(c.node_id, "");
 	cr_expect_str_eq(pgd_config_node_id(&c), c.node_name);
+	cr_expect_eq(c.reasm_timeout_ms * 1000ull, DP_LINK_REASM_TIMEOUT_US);
+	cr_expect_not(c.dp_timing);
+	cr_expect_eq(c.slow_us, 0);
 	/* the [store] defaults are the store's own */
 	pg_store_config_default(&sc);
 	cr_expect_eq(c.commit_interval_us, sc.commit_interval_us);
@@ -212,6 +218,13 @@ static const struct good good[] = {
 	{ "[dataplane]\nnode_id =\nmax_datagram = 65507\nwindow = 65536\nring_bytes = 16G\n",
 	  { "dataplane.max_datagram=65507", "dataplane.window=65536",
 	    "dataplane.ring_bytes=17179869184" } },
+	/* 32: the test knobs at their bounds */
+	{ "[dataplane]\ntiming = on\nreassembly_timeout_ms = 100\n[fault]\nslow_us = 1000000\n",
+	  { "dataplane.timing=true", "dataplane.reassembly_timeout_ms=100",
+	    "fault.slow_us=1000000" } },
+	/* 33 */
+	{ "[dataplane]\nreassembly_timeout_ms = 600000\n[fault]\nslow_us = 0\n",
+	  { "dataplane.reassembly_timeout_ms=600000" } },
 };
 
 Test(config, good_files)
@@ -357,7 +370,7 @@ static const struct bad bad[] = {
 	/* 78: the fault keys are not the dataplane's */
 	{ 2, "[dataplane] drop", "[dataplane]\ndrop = 0.1\n",
 	  "unknown key (allowed: workers, address, backend, max_datagram, window, ring_bytes, "
-	  "node_id)" },
+	  "node_id, reassembly_timeout_ms, timing)" },
 	/* 79 */ { 2, "[fault] loss", "[fault]\nloss = 0.1\n", "allowed: drop, duplicate" },
 	/* 80: a bind address is numeric: no name service at start */
 	{ 2, "[dataplane] address", "[dataplane]\naddress = localhost:3587\n",
@@ -389,6 +402,12 @@ static const struct bad bad[] = {
 	{ 2, "[dataplane] ring_bytes", "[dataplane]\nring_bytes = 17G\n", "1M..16G bytes" },
 	/* 93 */
 	{ 2, "[dataplane] node_id", "[dataplane]\nnode_id = a b\n", "not a node id: 'a b'" },
+	/* 94 */
+	{ 2, "[fault] slow_us", "[fault]\nslow_us = 1000001\n", "(allowed: 0..1000000)" },
+	/* 95 */
+	{ 2, "[dataplane] reassembly_timeout_ms", "[dataplane]\nreassembly_timeout_ms = 99\n",
+	  "out of range: '99' (allowed: 100..600000)" },
+	/* 96 */ { 2, "[dataplane] timing", "[dataplane]\ntiming = maybe\n", "not a boolean" },
 };
 
 /* The row's error, and *c unchanged: c starts odd so that "unchanged" is not "the defaults". */

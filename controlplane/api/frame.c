@@ -61,6 +61,8 @@ static const struct tag_info tags[PG_API_TAGS] = {
 	[PG_API_T_RETRANSMITS] = { PG_API_K_U64, 8 },
 	[PG_API_T_SRTT_US] = { PG_API_K_U64, 8 },
 	[PG_API_T_LINKS] = { PG_API_K_U32, 4 },
+	[PG_API_T_NAME] = { PG_API_K_STRING, PG_API_NAME_MAX },
+	[PG_API_T_REASM_TIMEOUTS] = { PG_API_K_U64, 8 },
 };
 
 /* ---- the schema table -------------------------------------------------------------------- */
@@ -125,7 +127,7 @@ static const struct schema schemas[] = {
 	{ PG_API_GRAPH_DISCONNECT, { R(GRAPH), R(ADDRESS) }, { { 0 } }, { { 0 } } },
 	{ PG_API_GRAPH_NEIGHBOURS, { R(GRAPH) }, { M(ITEM) },
 	  { R(ADDRESS), O(NODE), O(FLAGS), O(RECORDS_RX), O(RECORDS_TX), O(RETRANSMITS),
-	    O(SRTT_US) } },
+	    O(SRTT_US), O(REASM_TIMEOUTS) } },
 	{ PG_API_RECORD_ADD, { R(GRAPH), RM(RECORD) }, { M(RESULT) }, { { 0 } } },
 	{ PG_API_RECORD_UPDATE, { R(GRAPH), RM(RECORD) }, { M(RESULT) }, { { 0 } } },
 	{ PG_API_RECORD_DELETE, { R(GRAPH), RM(RECORD_ID), O(CREATOR) }, { M(RESULT) }, { { 0 } } },
@@ -135,6 +137,7 @@ static const struct schema schemas[] = {
 	  { M(RECORD), O(CURSOR) }, { { 0 } } },
 	{ PG_API_RECORD_SEARCH, { R(GRAPH), R(QUERY), O(FLAGS), O(CURSOR) },
 	  { M(RECORD), O(CURSOR) }, { { 0 } } },
+	{ PG_API_NODE_STATS, { { 0 } }, { O(ADDRESS), M(ITEM) }, { R(NAME), R(COUNT) } },
 	{ PG_API_SUBSCRIBE, { R(GRAPH), O(EVENT_MASK) }, { { 0 } }, { { 0 } } },
 	{ PG_API_UNSUBSCRIBE, { R(GRAPH) }, { { 0 } }, { { 0 } } },
 	{ PG_API_EVENT, { R(EVENT_KIND), O(GRAPH), O(RECORD), O(SEQ), O(LOST), O(STATUS),

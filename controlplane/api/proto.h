@@ -45,6 +45,7 @@ enum {
 	PG_API_LEN_MIN = 12,	      /* the smallest header.len: no body */
 	PG_API_ADDRESS_MAX = 261,     /* "[" 253-byte host "]:" 5-digit port */
 	PG_API_NODE_MAX = 256,	      /* bytes of a node id */
+	PG_API_NAME_MAX = 64,	      /* bytes of a counter's name */
 };
 
 /* Header offsets. */
@@ -84,7 +85,7 @@ enum pg_api_msg {
 				       * event: NEIGHBOUR_UP or CONNECT_FAILED with that ADDRESS */
 	PG_API_GRAPH_DISCONNECT = 30, /* GRAPH ADDRESS */
 	PG_API_GRAPH_NEIGHBOURS = 31, /* GRAPH -> ITEM{ADDRESS NODE FLAGS RECORDS_RX RECORDS_TX
-				       * RETRANSMITS SRTT_US}* */
+				       * RETRANSMITS SRTT_US REASM_TIMEOUTS}* */
 
 	PG_API_RECORD_ADD = 40,	   /* GRAPH RECORD* -> RESULT* (one per record, in order) */
 	PG_API_RECORD_UPDATE = 41, /* GRAPH RECORD* -> RESULT* */
@@ -92,6 +93,9 @@ enum pg_api_msg {
 	PG_API_RECORD_GET = 43,	   /* GRAPH RECORD_ID [CREATOR] [FLAGS] -> RECORD */
 	PG_API_RECORD_ENUM = 44,   /* GRAPH [TYPE] [CREATOR] [FLAGS] [CURSOR] -> RECORD* [CURSOR] */
 	PG_API_RECORD_SEARCH = 45, /* GRAPH QUERY [FLAGS] [CURSOR] -> RECORD* [CURSOR] */
+
+	PG_API_NODE_STATS = 50, /* -> [ADDRESS] (the dataplane's, bound) ITEM{NAME COUNT}*
+				 * (the node's counters, by the names of api/node_stats.h) */
 
 	PG_API_SUBSCRIBE = 60,	 /* GRAPH [EVENT_MASK] : then EVENT frames */
 	PG_API_UNSUBSCRIBE = 61, /* GRAPH */
@@ -133,6 +137,8 @@ enum pg_api_tag {
 	PG_API_T_RETRANSMITS = 32,     /* u64: datagrams a link sent again */
 	PG_API_T_SRTT_US = 33,	       /* u64: a link's smoothed round-trip time, microseconds */
 	PG_API_T_LINKS = 34,	       /* u32: a graph's established links */
+	PG_API_T_NAME = 35,	       /* string: a counter's name (NODE_STATS), <= 64 bytes */
+	PG_API_T_REASM_TIMEOUTS = 36,  /* u64: records a link freed unfinished (reassembly) */
 	PG_API_TAGS,		       /* one past the last tag */
 };
 

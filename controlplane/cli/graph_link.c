@@ -289,12 +289,14 @@ static const char neighbours_help[] =
     "DESCRIPTION\n"
     "    Lists the graph's links to other nodes: each node's address and node id,\n"
     "    which side connected, the records received from it and sent to it, the\n"
-    "    datagrams sent to it again, and the link's smoothed round-trip time.\n"
+    "    datagrams sent to it again, the link's smoothed round-trip time, and the\n"
+    "    records it began sending in pieces and never finished (--json only).\n"
     "\n"
     "OUTPUT\n"
     "    A table; with --json {\"graph\": \"chat\", \"neighbours\": [{\"address\":\n"
     "    \"192.0.2.7:3587\", \"node\": \"0.nodeb\", \"initiator\": true, \"records_rx\": 10,\n"
-    "    \"records_tx\": 1000, \"retransmits\": 0, \"srtt_us\": 180}, ...]}\n"
+    "    \"records_tx\": 1000, \"retransmits\": 0, \"srtt_us\": 180,\n"
+    "    \"reasm_timeouts\": 0}, ...]}\n"
     "    (\"initiator\": this node connected to it).\n"
     "\n"
     "EXAMPLES\n"
@@ -314,11 +316,12 @@ static int neighbours_print(struct cli *c, const char *graph, const struct peerg
 		arr = json_array();
 		for (unsigned i = 0; arr && i < n; i++) {
 			json_t *o = json_pack(
-			    "{s:s, s:s, s:b, s:I, s:I, s:I, s:I}", "address", nb[i].address, "node",
-			    nb[i].node, "initiator", nb[i].initiator, "records_rx",
+			    "{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "address", nb[i].address,
+			    "node", nb[i].node, "initiator", nb[i].initiator, "records_rx",
 			    (json_int_t)nb[i].records_rx, "records_tx",
 			    (json_int_t)nb[i].records_tx, "retransmits",
-			    (json_int_t)nb[i].retransmits, "srtt_us", (json_int_t)nb[i].srtt_us);
+			    (json_int_t)nb[i].retransmits, "srtt_us", (json_int_t)nb[i].srtt_us,
+			    "reasm_timeouts", (json_int_t)nb[i].reasm_timeouts);
 
 			if (json_array_append_new(arr, o)) {
 				json_decref(arr);

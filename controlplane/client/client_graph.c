@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "api/node_stats.h"
 #include "client_priv.h"
 
 int peergraph_graph_create(struct peergraph *pg, const char *graph_id,
@@ -217,6 +218,9 @@ static void neighbour_fill(const struct pg_api_field *item, void *out, size_t i)
 		case PG_API_T_SRTT_US:
 			nb->srtt_us = pg_api_u64(&f);
 			break;
+		case PG_API_T_REASM_TIMEOUTS:
+			nb->reasm_timeouts = pg_api_u64(&f);
+			break;
 		}
 	}
 }
@@ -259,4 +263,85 @@ const char *peergraph_link_reason_text(uint32_t reason)
 	if (reason < sizeof(text) / sizeof(text[0]) && text[reason])
 		return text[reason];
 	return "an unknown reason";
+}
+
+/* ---- the node's counters ---------------------------------------------------------------- */
+
+#define SAME_AS(a, b) ((long)(a) == (long)(b))
+_Static_assert(SAME_AS(PEERGRAPH_DROP_DECODE, PG_API_DROP_DECODE) &&
+		   SAME_AS(PEERGRAPH_DROP_UNKNOWN, PG_API_DROP_UNKNOWN) &&
+		   SAME_AS(PEERGRAPH_DROP_ADDRESS, PG_API_DROP_ADDRESS) &&
+		   SAME_AS(PEERGRAPH_DROP_COOKIE, PG_API_DROP_COOKIE) &&
+		   SAME_AS(PEERGRAPH_DROP_NO_GRAPH, PG_API_DROP_NO_GRAPH) &&
+		   SAME_AS(PEERGRAPH_DROP_SHORT_HELLO, PG_API_DROP_SHORT_HELLO) &&
+		   SAME_AS(PEERGRAPH_DROP_UNEXPECTED, PG_API_DROP_UNEXPECTED) &&
+		   SAME_AS(PEERGRAPH_DROP_FULL, PG_API_DROP_FULL) &&
+		   SAME_AS(PEERGRAPH_DROP_SELF, PG_API_DROP_SELF) &&
+		   SAME_AS(PEERGRAPH_DROP_REASONS, PG_API_DROP_REASONS) &&
+		   SAME_AS(PEERGRAPH_DECODE_MAGIC, PG_API_DECODE_MAGIC) &&
+		   SAME_AS(PEERGRAPH_DECODE_FIELD, PG_API_DECODE_FIELD) &&
+		   SAME_AS(PEERGRAPH_DECODE_ERRORS, PG_API_DECODE_ERRORS) &&
+		   SAME_AS(PEERGRAPH_STAGE_RX, PG_API_STAGE_RX) &&
+		   SAME_AS(PEERGRAPH_STAGE_TX, PG_API_STAGE_TX) &&
+		   SAME_AS(PEERGRAPH_STAGES, PG_API_STAGES),
+	       "the node's counters are indexed as the protocol names them");
+
+static const struct peergraph_node_stat_field stat_fields[] = {
+#define FIELD(name, member) { name, offsetof(struct peergraph_node_stats, member) },
+	PG_API_NODE_COUNTERS(FIELD)
+#undef FIELD
+	    { "links", offsetof(struct peergraph_node_stats, links) },
+};
+
+const struct peergraph_node_stat_field *peergraph_node_stat_fields(size_t *n)
+{
+	*n = sizeof(stat_fields) / sizeof(stat_fields[0]);
+	return stat_fields;
+}
+
+/* Sets the counter an ITEM{NAME COUNT} names; one this library does not know is skipped. */
+static void counter_fill(const struct pg_api_field *item, struct peergraph_node_stats *st)
+{
+	char name[PG_API_NAME_MAX + 1] = "";
+	struct pg_api_field f;
+	struct pg_api_iter it;
+	uint64_t v = 0;
+
+	pg_api_iter_init(&it, item->v, item->len);
+	while (pg_api_iter_next(&it, &f)) {
+		if (f.tag == PG_API_T_NAME)
+			pg_api_str(&f, name, sizeof(name));
+		else if (f.tag == PG_API_T_COUNT)
+			v = pg_api_u64(&f);
+	}
+	for (size_t i = 0; i < sizeof(stat_fields) / sizeof(stat_fields[0]); i++) {
+		if (!strcmp(name, stat_fields[i].name)) {
+			memcpy((char *)st + stat_fields[i].offset, &v, sizeof(v));
+			return;
+		}
+	}
+}
+
+int peergraph_node_stats(struct peergraph *pg, struct peergraph_node_stats *out)
+{
+	struct pg_api_field f;
+	struct pg_api_iter it;
+	const uint8_t *body;
+	size_t len;
+	int err;
+
+	if (!out)
+		return -EINVAL;
+	if ((err = pgc_begin(pg, PG_API_NODE_STATS)) || (err = pgc_call(pg)))
+		return err;
+	memset(out, 0, sizeof(*out));
+	body = pgc_body(pg, &len);
+	pg_api_iter_init(&it, body, len);
+	while (pg_api_iter_next(&it, &f)) { /* ADDRESS and ITEMs, by the schema */
+		if (f.tag == PG_API_T_ADDRESS)
+			pg_api_str(&f, out->address, sizeof(out->address));
+		else
+			counter_fill(&f, out);
+	}
+	return 0;
 }

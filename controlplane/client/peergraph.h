@@ -184,6 +184,7 @@ struct peergraph_neighbour {
 	uint64_t records_rx, records_tx;      /* records received from it, sent to it */
 	uint64_t retransmits;		      /* datagrams sent to it again */
 	uint64_t srtt_us;		      /* smoothed round-trip time */
+	uint64_t reasm_timeouts; /* records larger than a datagram it never finished sending */
 };
 
 /* Starts (on) or stops accepting links for an open graph from other nodes; links up stay up.
@@ -217,6 +218,88 @@ enum peergraph_link_reason {
 };
 /* A reason in words ("no such graph open and listening there"). Never NULL. */
 const char *peergraph_link_reason_text(uint32_t reason);
+
+/* ---- the node's counters ---------------------------------------------------------------- */
+
+/* Why datagrams were dropped before reaching a link (drops[]). */
+enum peergraph_drop {
+	PEERGRAPH_DROP_DECODE,	    /* not a datagram of the protocol (see decode_err[]) */
+	PEERGRAPH_DROP_UNKNOWN,	    /* names a link the node does not have */
+	PEERGRAPH_DROP_ADDRESS,	    /* names a link, from another address */
+	PEERGRAPH_DROP_COOKIE,	    /* a hello with a cookie not valid for its source */
+	PEERGRAPH_DROP_NO_GRAPH,    /* a hello for a graph not open and listening */
+	PEERGRAPH_DROP_SHORT_HELLO, /* a hello smaller than the cookie it would get */
+	PEERGRAPH_DROP_UNEXPECTED,  /* a cookie or welcome no connect waits for */
+	PEERGRAPH_DROP_FULL,	    /* no free link slot, or the handshake queue full */
+	PEERGRAPH_DROP_SELF,	    /* a hello from this very node */
+	PEERGRAPH_DROP_REASONS,
+};
+
+/* Of the DECODE drops, what the decoder found wrong (decode_err[]). */
+enum peergraph_decode_err {
+	PEERGRAPH_DECODE_MAGIC,	  /* not a peergraph datagram */
+	PEERGRAPH_DECODE_VERSION, /* another protocol version */
+	PEERGRAPH_DECODE_TYPE,	  /* unknown datagram type or chunk kind */
+	PEERGRAPH_DECODE_FLAGS,	  /* unknown flag bits */
+	PEERGRAPH_DECODE_LENGTH,  /* cut short, or a length past the end */
+	PEERGRAPH_DECODE_FIELD,	  /* a field out of its range */
+	PEERGRAPH_DECODE_ERRORS = 8,
+};
+
+/* Where the workers' time goes (stage_ns[]); decode, table and store only with
+ * [dataplane] timing on. */
+enum peergraph_stage {
+	PEERGRAPH_STAGE_RX,	/* receiving: the system calls */
+	PEERGRAPH_STAGE_DECODE, /* decoding records */
+	PEERGRAPH_STAGE_TABLE,	/* the version table */
+	PEERGRAPH_STAGE_VERIFY, /* signatures (secured graphs) */
+	PEERGRAPH_STAGE_STORE,	/* the store */
+	PEERGRAPH_STAGE_TAKE,	/* all of taking datagrams */
+	PEERGRAPH_STAGE_FILL,	/* filling links from the flood rings */
+	PEERGRAPH_STAGE_TX,	/* sending */
+	PEERGRAPH_STAGES,
+};
+
+/* The counters of the node's dataplane since the daemon started, summed over its workers and
+ * graphs. Each worker publishes its link and drop counters every 100 ms, so those lag by up
+ * to that much; the record counters do not. */
+struct peergraph_node_stats {
+	char address[PEERGRAPH_ADDRESS_SIZE]; /* the dataplane's bound address; "" for none */
+	uint64_t rx_datagrams, tx_datagrams, syscalls;
+	uint64_t records_in;	    /* records received from links */
+	uint64_t records_new;	    /* ... new to this node: stored and flooded on */
+	uint64_t records_dup;	    /* ... of a version the node holds already */
+	uint64_t records_stale;	    /* ... older than the node's (answered with ours) */
+	uint64_t records_bad;	    /* ... that did not decode or verify */
+	uint64_t records_expired;   /* ... already expired */
+	uint64_t records_store_err; /* ... the store refused */
+	uint64_t records_flooded;   /* records sent over links */
+	uint64_t records_answered;  /* newer copies sent back for stale ones */
+	uint64_t datagrams_refused; /* taken later: no room in the flood rings */
+	uint64_t drops[PEERGRAPH_DROP_REASONS];
+	uint64_t decode_err[PEERGRAPH_DECODE_ERRORS];
+	uint64_t links_up, links_down, connects_failed;
+	uint64_t retransmits;	 /* datagrams sent again */
+	uint64_t reasm_timeouts; /* records received in pieces, freed unfinished */
+	uint64_t reasm_bad;	 /* ... freed for pieces that did not fit together */
+	uint64_t verified;	 /* secured graphs: records whose signature checked out */
+	uint64_t deferred;	 /* ... held until their signer's key is known */
+	uint64_t rejected;	 /* ... refused: never stored, never flooded */
+	uint64_t stage_ns[PEERGRAPH_STAGES];
+	uint64_t links; /* established now */
+};
+
+/* The node's counters into *out. 0 or an error. */
+int peergraph_node_stats(struct peergraph *pg, struct peergraph_node_stats *out);
+
+/* One counter of struct peergraph_node_stats: its name on the wire and in `peergraph stats
+ * --json` ("records_in", "drops_unknown", "stage_ns_rx", ...) and where it sits. */
+struct peergraph_node_stat_field {
+	const char *name;
+	size_t offset; /* of a uint64_t in struct peergraph_node_stats */
+};
+/* Every counter, in the order of the struct; *n gets how many. Never NULL. */
+const struct peergraph_node_stat_field *peergraph_node_stat_fields(size_t *n);
 
 /* ---- records ------------------------------------------------------------------------------ */
 

@@ -686,6 +686,7 @@ static const struct {
 	{ PG_API_GRAPH_CONNECT, pgd_h_graph_connect },
 	{ PG_API_GRAPH_DISCONNECT, pgd_h_graph_disconnect },
 	{ PG_API_GRAPH_NEIGHBOURS, pgd_h_graph_neighbours },
+	{ PG_API_NODE_STATS, pgd_h_node_stats },
 	{ PG_API_RECORD_ADD, h_record_write },
 	{ PG_API_RECORD_UPDATE, h_record_write },
 	{ PG_API_RECORD_DELETE, h_record_write },
@@ -733,6 +734,8 @@ static const char *tag_name(uint16_t tag)
 		[PG_API_T_RETRANSMITS] = "RETRANSMITS",
 		[PG_API_T_SRTT_US] = "SRTT_US",
 		[PG_API_T_LINKS] = "LINKS",
+		[PG_API_T_NAME] = "NAME",
+		[PG_API_T_REASM_TIMEOUTS] = "REASM_TIMEOUTS",
 	};
 
 	return tag < PG_API_TAGS && names[tag] ? names[tag] : "unknown";

@@ -1,7 +1,8 @@
 /*
  * api_links.c - what peergraphd answers to the flooding messages (doc/api.md, "Links between
- * nodes": GRAPH_LISTEN, GRAPH_CONNECT, GRAPH_DISCONNECT, GRAPH_NEIGHBOURS), and the
- * dataplane's neighbour events turned into subscribers' events.
+ * nodes": GRAPH_LISTEN, GRAPH_CONNECT, GRAPH_DISCONNECT, GRAPH_NEIGHBOURS; "The node's
+ * counters": NODE_STATS), and the dataplane's neighbour events turned into subscribers'
+ * events.
  *
  * The control thread only asks the dataplane (node.h), which never blocks it: a connect is
  * started and answered at once with the address as resolved; its outcome comes back through
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "api/node_stats.h"
 #include "log.h"
 #include "pg_assert.h"
 #include "pg_error.h"
@@ -45,6 +47,30 @@ _Static_assert(SAME(PG_API_REASON_CLOSED, DP_CLOSE_BY_PEER) &&
 	       "link close reasons travel as they are");
 _Static_assert(SAME(PGD_ADDR_TEXT_MAX, PG_API_ADDRESS_MAX), "an address's text fits ADDRESS");
 _Static_assert(SAME(DP_NODE_ID_MAX, PG_API_NODE_MAX), "a node id fits NODE");
+/* NODE_STATS names the dataplane's arrays by index (api/node_stats.h) */
+_Static_assert(SAME(PG_API_DROP_DECODE, DP_EP_DROP_DECODE) &&
+		   SAME(PG_API_DROP_UNKNOWN, DP_EP_DROP_UNKNOWN) &&
+		   SAME(PG_API_DROP_ADDRESS, DP_EP_DROP_ADDRESS) &&
+		   SAME(PG_API_DROP_COOKIE, DP_EP_DROP_COOKIE) &&
+		   SAME(PG_API_DROP_NO_GRAPH, DP_EP_DROP_NO_GRAPH) &&
+		   SAME(PG_API_DROP_SHORT_HELLO, DP_EP_DROP_SHORT_HELLO) &&
+		   SAME(PG_API_DROP_UNEXPECTED, DP_EP_DROP_UNEXPECTED) &&
+		   SAME(PG_API_DROP_FULL, DP_EP_DROP_FULL) &&
+		   SAME(PG_API_DROP_SELF, DP_EP_DROP_SELF) &&
+		   SAME(PG_API_DROP_REASONS, DP_EP_DROP_REASONS),
+	       "drop reasons by the same index");
+_Static_assert(SAME(PG_API_STAGE_RX, DP_STAGE_RX) && SAME(PG_API_STAGE_DECODE, DP_STAGE_DECODE) &&
+		   SAME(PG_API_STAGE_TABLE, DP_STAGE_TABLE) &&
+		   SAME(PG_API_STAGE_VERIFY, DP_STAGE_VERIFY) &&
+		   SAME(PG_API_STAGE_STORE, DP_STAGE_STORE) &&
+		   SAME(PG_API_STAGE_TAKE, DP_STAGE_TAKE) &&
+		   SAME(PG_API_STAGE_FILL, DP_STAGE_FILL) && SAME(PG_API_STAGE_TX, DP_STAGE_TX) &&
+		   SAME(PG_API_STAGES, DP_STAGES),
+	       "stages by the same index");
+_Static_assert(PG_API_DECODE_ERRORS ==
+		       sizeof(((struct dp_node_stats *)0)->decode_err) / sizeof(uint64_t) &&
+		   PG_E_WIRE_FIELD - PG_E_WIRE_MAGIC == -PG_API_DECODE_FIELD,
+	       "decode errors by PG_E_WIRE_* order");
 
 /* What a CONNECT or DISCONNECT names: the open graph, and ADDRESS resolved (sa, len) and
  * written back as events write it (text). */
@@ -251,9 +277,40 @@ int pgd_h_graph_neighbours(struct pgd_server *srv, struct conn *c, const struct 
 		pg_api_put_u64(&srv->w, PG_API_T_RECORDS_TX, nb[i].link.records_tx);
 		pg_api_put_u64(&srv->w, PG_API_T_RETRANSMITS, nb[i].link.tx_retrans);
 		pg_api_put_u64(&srv->w, PG_API_T_SRTT_US, nb[i].link.srtt_us);
+		pg_api_put_u64(&srv->w, PG_API_T_REASM_TIMEOUTS, nb[i].link.reasm_timeout);
 		pg_api_item_end(&srv->w);
 	}
 	free(nb);
+	return 0;
+}
+
+/* One counter of NODE_STATS: ITEM{NAME COUNT}. */
+static void counter_put(struct pg_api_writer *w, const char *name, uint64_t v)
+{
+	pg_api_item_begin(w);
+	pg_api_put_str(w, PG_API_T_NAME, name);
+	pg_api_put_u64(w, PG_API_T_COUNT, v);
+	pg_api_item_end(w);
+}
+
+int pgd_h_node_stats(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
+		     const uint8_t *body, size_t len)
+{
+	char text[PGD_ADDR_TEXT_SIZE];
+	struct sockaddr_storage sa;
+	struct dp_node_stats st;
+	socklen_t salen;
+
+	(void)c, (void)h, (void)body, (void)len;
+	if (dp_node_addr(srv->gs->node, &sa, &salen) == 0) {
+		pgd_addr_format((const struct sockaddr *)&sa, salen, text, sizeof(text));
+		pg_api_put_str(&srv->w, PG_API_T_ADDRESS, text);
+	}
+	dp_node_stats(srv->gs->node, &st);
+#define PUT(name, member) counter_put(&srv->w, name, st.member);
+	PG_API_NODE_COUNTERS(PUT)
+#undef PUT
+	counter_put(&srv->w, "links", st.links);
 	return 0;
 }
 

@@ -88,11 +88,14 @@ struct pgd_config {
 	uint32_t window;		   /* a link's send window, datagrams (power of two) */
 	uint64_t ring_bytes;		   /* each graph's flood ring per producer */
 	char node_id[PGD_NODE_ID_SIZE];	   /* this node in HELLOs; "": node_name */
+	uint32_t reasm_timeout_ms;	   /* a link's reassembly timeout */
+	bool dp_timing;			   /* time every stage of every record */
 	/* [fault]: fault injection on what the dataplane receives (dataplane/link/fault.h), for
 	 * tests; every fault off by default. The file sets drop, dup (key "duplicate"),
 	 * reorder, delay_us, jitter_us and seed; slots and max_len keep their defaults
 	 * (DP_FAULT_SLOTS_DEFAULT, DP_FAULT_LEN_DEFAULT). */
 	struct dp_fault_config fault;
+	uint32_t slow_us; /* [fault] slow_us: a worker waits this long per DATA datagram */
 };
 
 /* Fills *c with every default (node_name: "0." and the host name, or "0.peergraphd" when the

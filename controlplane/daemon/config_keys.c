@@ -129,6 +129,13 @@ const struct pgd_key pgd_keys[PGD_KEY_TOTAL] = {
 	{ PGD_SEC_DATAPLANE, "node_id", PGD_KEY_NODE_ID, false, FIELD(node_id), .def_text = "",
 	  .help = "This node's name in the hellos it sends to other nodes (shown by their\n"
 		  "`peergraph graph neighbours`). Empty: [daemon] node_name." },
+	{ PGD_SEC_DATAPLANE, "reassembly_timeout_ms", PGD_KEY_COUNT, false, FIELD(reasm_timeout_ms),
+	  RANGE(100, 600000, DP_LINK_REASM_TIMEOUT_US / 1000),
+	  .help = "Milliseconds a link waits for the rest of a record that came in pieces (one\n"
+		  "larger than a datagram) before it frees the pieces it holds." },
+	{ PGD_SEC_DATAPLANE, "timing", PGD_KEY_BOOL, false, FIELD(dp_timing), .def = false,
+	  .help = "Time every stage of every record the workers take (decode, version table,\n"
+		  "store), for `peergraph stats`; costs a few clock reads per record." },
 	/* drop + duplicate + reorder <= 1: pgd_config_check */
 	{ PGD_SEC_FAULT, "drop", PGD_KEY_PROB, false, FIELD(fault.drop), RANGE(0, BILLION, 0),
 	  .help = "Probability that a received datagram is dropped. All of this section at 0:\n"
@@ -148,6 +155,9 @@ const struct pgd_key pgd_keys[PGD_KEY_TOTAL] = {
 	{ PGD_SEC_FAULT, "seed", PGD_KEY_COUNT, false, FIELD(fault.seed), RANGE(0, UINT64_MAX, 0),
 	  .help = "Seed of the fault injection's random numbers: the same seed and the same\n"
 		  "traffic give the same faults." },
+	{ PGD_SEC_FAULT, "slow_us", PGD_KEY_COUNT, false, FIELD(slow_us), RANGE(0, 1000000, 0),
+	  .help = "For tests: makes the node slow. A worker spends this many microseconds on\n"
+		  "every data datagram it takes, as a node short of CPU would." },
 };
 
 static const struct {

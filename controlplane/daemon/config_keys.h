@@ -38,7 +38,7 @@ enum pgd_key_type {
 };
 
 enum {
-	PGD_KEY_TOTAL = 27,	   /* rows of the table: one per setting of struct pgd_config */
+	PGD_KEY_TOTAL = 30,	   /* rows of the table: one per setting of struct pgd_config */
 	PGD_QUOTE_MAX = 40,	   /* bytes of a key or value echoed in a message */
 	PGD_VALUE_SIZE = PATH_MAX, /* the longest value's text and its NUL */
 };

@@ -633,8 +633,17 @@ static int sign_and_put(struct pgd_graph *g, struct pg_record *r, uint64_t *tick
 		return (int)n;
 	}
 	err = pg_store_put(g->store, raw, (size_t)n, ticket);
-	if (!err)
-		dp_graph_publish(g->dp, r, raw, (uint32_t)n);
+	if (!err) {
+		/* The flood gets a view of raw itself: the version table keeps a copy of raw and
+		 * moves the view's pointers onto it, so any pointer elsewhere (an update's creator
+		 * in the held record, an add's payload in the request) would dangle once this
+		 * returns, and the next write of the record would read freed memory. */
+		struct pg_record view;
+		int derr = pg_record_decode(raw, (size_t)n, &g->lim, &view);
+
+		PG_ASSERT(derr == 0); /* we encoded it */
+		dp_graph_publish(g->dp, &view, raw, (uint32_t)n);
+	}
 	free(own);
 	return err;
 }

@@ -212,8 +212,11 @@ static int node_config(const struct pgd_config *cfg, struct dp_node_config *nc)
 	dp_link_config_default(&nc->link);
 	nc->link.max_dgram = cfg->max_datagram;
 	nc->link.window = cfg->window;
+	nc->link.reasm_timeout_us = cfg->reasm_timeout_ms * 1000u;
 	nc->fault = cfg->fault;
 	nc->ring_bytes = cfg->ring_bytes;
+	nc->timing = cfg->dp_timing;
+	nc->slow_us = cfg->slow_us;
 	return 0;
 }
 

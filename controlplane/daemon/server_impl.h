@@ -121,7 +121,8 @@ void pgd_field_str(const uint8_t *body, size_t len, uint16_t tag, char *out, siz
 struct pgd_graph *pgd_request_graph(struct pgd_server *srv, const uint8_t *body, size_t len,
 				    bool must_be_open, int *err);
 
-/* api_links.c: the flooding messages (doc/api.md, "Links between nodes"), and the
+/* api_links.c: the flooding messages (doc/api.md, "Links between nodes", "The node's
+ * counters"), and the
  * dataplane's neighbour events turned into subscribers' events. */
 int pgd_h_graph_listen(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
 		       const uint8_t *body, size_t len);
@@ -131,6 +132,8 @@ int pgd_h_graph_disconnect(struct pgd_server *srv, struct conn *c, const struct 
 			   const uint8_t *body, size_t len);
 int pgd_h_graph_neighbours(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
 			   const uint8_t *body, size_t len);
+int pgd_h_node_stats(struct pgd_server *srv, struct conn *c, const struct pg_api_hdr *h,
+		     const uint8_t *body, size_t len);
 /* Takes the dataplane's queued neighbour events (its event fd was readable) and sends them to
  * the subscribers of their graphs, with a GRAPH_STATUS event when a graph gets its first link
  * or loses its last. Cannot fail. */

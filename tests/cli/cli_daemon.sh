@@ -36,7 +36,8 @@ check() {
 daemon_start
 
 # ---- identities and graphs ------------------------------------------------------------------
-check 1 0 '{"daemon":{"version":"*","uid":*,"socket":"'"$tmp"'/sock"},"graphs":[]}' --json stats
+check 1 0 '{"daemon":{"version":"*","uid":*,"socket":"'"$tmp"'/sock"},"graphs":[],"node":{"address":"127.0.0.1:*","rx_datagrams":*,"drops_decode":0,*"links":0}}' \
+	--json stats
 check 2 0 '{"peer_name":"*.alice"}' --json identity create alice --friendly-name Alice
 alice=$(printf '%s' "$out" | sed 's/.*"peer_name":"\([^"]*\)".*/\1/')
 check 3 0 '{"identities":[{"peer_name":"'"$alice"'","friendly_name":"Alice","default":true}]}' \

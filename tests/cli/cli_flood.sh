@@ -154,6 +154,9 @@ want "node 2 holds node 1's records" "$(digest 2)" "$d1"
 want "node 3 holds node 1's records" "$(digest 3)" "$d1"
 nb=$(pg 1 graph neighbours lab)
 want "node 1: records sent to node 2" "$(echo "$nb" | jq '.neighbours[0].records_tx >= 1000')" true
+want "node 1: no reassembly timed out" "$(echo "$nb" | jq '.neighbours[0].reasm_timeouts')" 0
+want "node 3: its dataplane counted the records" \
+	"$(pg 3 stats | jq '.node.records_new >= 1000 and .node.drops_decode == 0')" true
 
 # a disconnect is a neighbour_down on both sides: node 2 hears it from node 1
 pg 1 record watch lab --count 1 --timeout 10s >"$tmp/events1" &

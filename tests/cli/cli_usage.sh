@@ -94,6 +94,7 @@ check 901 0 '{"version":' --json --version
 check 902 0 "--json" record --socket /x --help # options anywhere at a group too
 check 903 0 "5   busy: the node's flood queues are full" record add --help
 check 904 0 "Waits until the link is up" graph connect --help
+check 905 0 '"drops_unknown": 0' stats --help # the node's counters, by their names
 
 # ---- usage errors: exit 2, the problem named --------------------------------------------------
 S="--socket $nosock"
