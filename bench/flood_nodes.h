@@ -95,8 +95,9 @@ int64_t fn_cpu_ns(pid_t pid);
 	X(sendmmsg)                                                                                \
 	X(recvmmsg)                                                                                \
 	X(sendmsg)                                                                                 \
-	X(recvmsg) X(io_uring_enter) X(futex) X(epoll_wait) X(poll) X(ppoll) X(pwritev)            \
-	    X(fdatasync) X(clock_nanosleep)
+	X(recvmsg)                                                                                 \
+	X(io_uring_enter)                                                                          \
+	X(futex) X(epoll_wait) X(poll) X(ppoll) X(pwritev) X(fdatasync) X(clock_nanosleep)
 enum fn_call {
 #define X(name) FN_CALL_##name,
 	FN_CALLS
