@@ -9,7 +9,7 @@
  *     reassembly_timeout_ms, 1 s here), then frees and counts them (NODE_STATS
  *     reasm_timeouts, the link's REASM_TIMEOUTS), stores nothing, and keeps serving.
  *   - partial_fragments_counted_when_link_closes: the same, but the peer closes the link
- *     before the timeout; a known dataplane bug (skipped unless PG_TEST_KNOWN_BUGS is set).
+ *     before the timeout.
  *   - junk_changes_nothing: random bytes, truncated datagrams, lengths past the end, wrong
  *     versions, types and flags, unknown link ids, replayed handshake datagrams, DATA for a
  *     real link from another address, and a flood from a non-neighbour: the database is the
@@ -205,11 +205,8 @@ Test(flood_raw, partial_fragments_freed)
 
 /*
  * doc/flood.md, "Fragmentation": a message not completed within the timeout, "or whose link
- * dies, is freed and counted". A link that closes holding a partial record frees it
- * (dp_link_destroy) but counts nothing: the DOWN handler (node_worker.c) reads the link's
- * counters before the destroy, and only the timer path (link.c, reasm_timeout++) counts. So
- * NODE_STATS reasm_timeouts stays 0 here. Known dataplane bug: run with
- * PG_TEST_KNOWN_BUGS=1 to see it fail.
+ * dies, is freed and counted". A link that closes holding a partial record frees it when it
+ * leaves the up state and counts it with the timed-out ones (it failed before link.c did).
  */
 Test(flood_raw, partial_fragments_counted_when_link_closes)
 {
@@ -220,9 +217,6 @@ Test(flood_raw, partial_fragments_counted_when_link_closes)
 	struct raw r;
 	size_t hello_len;
 
-	if (!getenv("PG_TEST_KNOWN_BUGS"))
-		cr_skip_test("known dataplane bug (a partial record freed with its link is not "
-			     "counted); PG_TEST_KNOWN_BUGS=1 runs it");
 	one_node(NULL, 0, NULL); /* the default reassembly timeout: 10 s, longer than this test */
 	raw_open(&r, fnodes[0].addr);
 	link = raw_handshake(&r, 0x5eed0003, cookie, hello, &hello_len);

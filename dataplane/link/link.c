@@ -176,6 +176,17 @@ static void reasm_free(struct dp_link *l, struct reasm *r)
 	l->budget->used -= r->total;
 }
 
+/* The link ends: records it was reassembling will never complete; freed now and counted as
+ * timed out (doc/flood.md: "whose link dies, is freed and counted"). */
+static void reasm_end(struct dp_link *l)
+{
+	for (unsigned i = 0; i < DP_LINK_REASM_MSGS; i++)
+		if (l->rs[i].buf) {
+			reasm_free(l, &l->rs[i]);
+			l->st.reasm_timeout++;
+		}
+}
+
 void dp_link_destroy(struct dp_link *l)
 {
 	if (!l)
@@ -569,6 +580,7 @@ int dp_link_input(struct dp_link *l, uint64_t now, const struct dp_wire_msg *m)
 			l->state = DP_LINK_CLOSED;
 			l->st.close_reason = m->u.reason;
 			l->st.closed_by_peer = true;
+			reasm_end(l);
 		}
 		return 0;
 	default:
@@ -755,6 +767,7 @@ unsigned dp_link_poll(struct dp_link *l, uint64_t now, struct dp_link_out *out, 
 		return 0;
 	if (l->close_pending) {
 		l->state = DP_LINK_CLOSED;
+		reasm_end(l);
 		out[0].data = l->ctl_close;
 		out[0].len = (uint32_t)dp_wire_close(l->ctl_close, sizeof(l->ctl_close), l->peer,
 						     l->st.close_reason);
@@ -762,6 +775,7 @@ unsigned dp_link_poll(struct dp_link *l, uint64_t now, struct dp_link_out *out, 
 	}
 	if (now >= l->last_rx + l->c.dead_us) {
 		l->state = DP_LINK_DEAD;
+		reasm_end(l);
 		return 0;
 	}
 	reasm_expire(l, now);
