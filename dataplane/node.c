@@ -617,9 +617,12 @@ void dp_graph_publish(struct dp_graph *g, const struct pg_record *rec, const uin
 	if (b) {
 		b->len = len;
 		memcpy(b->raw, raw, len);
-		/* the caller's view may point outside raw (its own buffers, freed after the call):
-		 * the body is a view of its own copy */
-		PG_ASSERT(pg_record_decode(b->raw, len, &g->lim, &b->rec) == 0);
+		/* rec is a view of raw (asserted where it is cheap): the body is the same view of
+		 * its own copy */
+		PG_ASSERT(!rec->creator_len ||
+			  (rec->creator >= (const char *)raw &&
+			   rec->creator + rec->creator_len <= (const char *)raw + len));
+		pg_record_rebase(&b->rec, rec, raw, len, b->raw);
 		rvt_thread_online(g->ctl_th);
 		do {
 			err = rvt_raise(g->ctl_th, key, &b->rec);

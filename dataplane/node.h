@@ -124,8 +124,8 @@ void dp_graph_status(struct dp_graph *g, struct dp_graph_status *st);
  * fail after room said yes for that many bytes (asserted). Room says no once the control
  * thread's ring is more than half full: a neighbour slower than the publisher. */
 bool dp_graph_room(struct dp_graph *g, uint32_t len);
-/* rec and raw need to be valid only during the call (rec may point anywhere: the node keeps a
- * view of its own copy of raw). */
+/* rec is a view of raw as pg_record_decode() makes it (every pointer into raw: the node keeps
+ * the same view of its own copy); both need to be valid only during the call. */
 void dp_graph_publish(struct dp_graph *g, const struct pg_record *rec, const uint8_t *raw,
 		      uint32_t len);
 /* Tells the workers what was published since (a sleeping worker is woken; call it once per

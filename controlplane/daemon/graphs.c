@@ -602,6 +602,21 @@ static long encode(struct pgd_graph *g, const struct pg_record *r, uint8_t **out
 	return n == (long)len || n < 0 ? n : -EINVAL;
 }
 
+/* Stores a record we just encoded and hands it to the flood: one decode for both. The flood
+ * gets a view of raw itself (node.h: the version table keeps a copy of raw and moves the
+ * view's pointers onto it), never the caller's view, whose pointers (an update's creator in
+ * the held record, an add's payload in the request) dangle once the request is done. */
+static int store_and_flood(struct pgd_graph *g, const uint8_t *raw, uint32_t n, uint64_t *ticket)
+{
+	struct pg_record view;
+	int err = pg_record_decode(raw, n, &g->lim, &view);
+
+	PG_ASSERT(err == 0); /* we encoded it */
+	if (!(err = pg_store_put_decoded(g->store, &view, raw, n, ticket)))
+		dp_graph_publish(g->dp, &view, raw, n);
+	return err;
+}
+
 /* Signs r (in a secured graph) into sd, stores its encoding and floods the same bytes. Room
  * in the flood is asked first, for the record's size with the largest signature, so that a
  * busy node costs neither a signature nor a store entry, and publish cannot be refused after
@@ -632,18 +647,7 @@ static int sign_and_put(struct pgd_graph *g, struct pg_record *r, uint64_t *tick
 		free(own);
 		return (int)n;
 	}
-	err = pg_store_put(g->store, raw, (size_t)n, ticket);
-	if (!err) {
-		/* The flood gets a view of raw itself: the version table keeps a copy of raw and
-		 * moves the view's pointers onto it, so any pointer elsewhere (an update's creator
-		 * in the held record, an add's payload in the request) would dangle once this
-		 * returns, and the next write of the record would read freed memory. */
-		struct pg_record view;
-		int derr = pg_record_decode(raw, (size_t)n, &g->lim, &view);
-
-		PG_ASSERT(derr == 0); /* we encoded it */
-		dp_graph_publish(g->dp, &view, raw, (uint32_t)n);
-	}
+	err = store_and_flood(g, raw, (uint32_t)n, ticket);
 	free(own);
 	return err;
 }
@@ -678,9 +682,7 @@ static int put_signed(struct pgd_graph *g, const struct pg_record *r, uint64_t *
 		free(own);
 		return (int)n;
 	}
-	err = pg_store_put(g->store, raw, (size_t)n, ticket);
-	if (!err)
-		dp_graph_publish(g->dp, r, raw, (uint32_t)n);
+	err = store_and_flood(g, raw, (uint32_t)n, ticket);
 	free(own);
 	return err;
 }
