@@ -122,22 +122,30 @@ enum { STAGES = 8 }; /* DP_STAGES: rx, decode, table, verify, store, take, fill,
 static const char *const stage_names[STAGES] = { "receive", "decode",	  "table", "verify",
 						 "store",   "take (all)", "fill",  "send" };
 struct node_counters {
-	uint64_t syscalls, records_new, stage_ns[STAGES];
+	uint64_t syscalls, records_new, records_flooded, stage_ns[STAGES];
 };
 
-/*
- * TODO(node-stats): a NODE_STATS API message is being added on another branch:
- * peergraph_node_stats() in libpeergraph, its fields mirroring struct dp_node_stats. When it
- * lands, fill *out from it here (and start the daemons with [dataplane] timing=true for the
- * per-record stages, once that is a config key): the per-stage rows below then print from the
- * daemons' own counters. Until then this says "not available" and the system calls and CPU
- * come from perf / strace and the process CPU clock.
- */
-static int node_counters_get(struct peergraph *pg, struct node_counters *out)
+/* The node's counters through NODE_STATS. 0 or the library's error. */
+static int node_counters_get(const struct fn_node *node, struct node_counters *out)
 {
-	(void)pg;
+	struct peergraph_node_stats st;
+	struct peergraph *pg;
+	int err;
+
 	memset(out, 0, sizeof(*out));
-	return -ENOSYS;
+	if ((err = peergraph_connect(node->sock, &pg)))
+		return err;
+	err = peergraph_node_stats(pg, &st);
+	peergraph_close(pg);
+	if (err)
+		return err;
+	_Static_assert((int)STAGES == (int)PEERGRAPH_STAGES, "the stages bench-flood names");
+	out->syscalls = st.syscalls;
+	out->records_new = st.records_new;
+	out->records_flooded = st.records_flooded;
+	for (unsigned i = 0; i < STAGES; i++)
+		out->stage_ns[i] = st.stage_ns[i];
+	return 0;
 }
 
 /* Per-stage ns per record of node's run, from the counters before and after; false when the
@@ -159,10 +167,11 @@ static bool stages_print(const char *label, const struct node_counters *a,
 
 /* ---- phases ---- */
 
-static void nodes_start(struct fn_node *nodes, unsigned n, const char *backend, unsigned workers,
-			const char *trust)
+static void nodes_start_timed(struct fn_node *nodes, unsigned n, const char *backend,
+			      unsigned workers, const char *trust, bool timing)
 {
 	struct fn_node_opts o = { .trust = trust,
+				  .timing = timing,
 				  .backend = backend,
 				  .workers = workers,
 				  .max_records = 1u << 21,
@@ -172,6 +181,12 @@ static void nodes_start(struct fn_node *nodes, unsigned n, const char *backend, 
 	for (unsigned i = 0; i < n; i++)
 		if (fn_node_start(&nodes[i], i, &o, msg, sizeof(msg)))
 			flood_die("starting peergraphd", msg);
+}
+
+static void nodes_start(struct fn_node *nodes, unsigned n, const char *backend, unsigned workers,
+			const char *trust)
+{
+	nodes_start_timed(nodes, n, backend, workers, trust, false);
 }
 
 static void nodes_stop(struct fn_node *nodes, unsigned n)
@@ -222,6 +237,39 @@ struct two {
 	int64_t host_ns, ours_ns; /* host busy / our processes' CPU over the runs */
 	double wall_s;
 };
+
+/* One 2-node uring run on daemons with [dataplane] timing on, and where each node's worker
+ * time went, per record, from the daemons' own counters (NODE_STATS). Timing costs a few
+ * clock reads per record: this run's rate is not one of the figures. */
+static void stages_run(void)
+{
+	struct fn_node nodes[2];
+	struct node_counters zero = { 0 }, c0, c1;
+	static struct flood_run r;
+	uint64_t n = b.n2 / 3;
+
+	printf("\nper-stage worker time, one 2-node uring run with [dataplane] timing on, %llu "
+	       "records (NODE_STATS; the clock reads slow it, so its rate is no figure):\n",
+	       (unsigned long long)n);
+	nodes_start_timed(nodes, 2, "uring", b.workers, NULL, true);
+	flood_run(nodes, 2, edge2, 1, n, b.deadline_s, false, &r);
+	run_print("timed run", &r);
+	if (node_counters_get(&nodes[1], &c1) || node_counters_get(&nodes[0], &c0)) {
+		printf("  NODE_STATS failed\n");
+	} else {
+		stages_print("node 1, receiving, per record stored", &zero, &c1);
+		if (c0.records_flooded) {
+			printf("  node 0, sending, per record flooded: fill %.0f send %.0f receive "
+			       "(acks) "
+			       "%.0f ns/rec; %.3f syscalls/rec\n",
+			       (double)c0.stage_ns[6] / c0.records_flooded,
+			       (double)c0.stage_ns[7] / c0.records_flooded,
+			       (double)c0.stage_ns[0] / c0.records_flooded,
+			       (double)c0.syscalls / c0.records_flooded);
+		}
+	}
+	nodes_stop(nodes, 2);
+}
 
 /* 2-node runs, sockets and uring alternating; failed runs are printed and left out. */
 static void two_nodes(struct fn_node *s, struct fn_node *u, struct two *t)
@@ -557,7 +605,6 @@ int main(int argc, char **argv)
 {
 	static struct two t;
 	struct fn_node s[2], u[2];
-	struct node_counters nc0, nc1;
 	struct flood_lat lat;
 	double dgram, gso, zmq, f2, f8, sig, ratio, cpu[3], sys[2], ns_rec, sys_rec;
 	char la[128], v[13][32];
@@ -616,11 +663,7 @@ int main(int argc, char **argv)
 	else
 		printf("  failed: %s\n", lat.why);
 
-	if (node_counters_get(NULL, &nc0) == 0 && node_counters_get(NULL, &nc1) == 0)
-		stages_print("node 1", &nc0, &nc1);
-	else
-		printf("\nper-stage ns per record: waits for NODE_STATS (peergraph_node_stats, "
-		       "another branch): TODO(node-stats) in bench_flood.c\n");
+	stages_run();
 	profiled(u, sys);
 	nodes_stop(u, 2);
 	sys_rec = (sys[0] + sys[1]) / 2;

@@ -176,7 +176,8 @@ static bool log_parse(struct fn_node *n)
 static void child_exec(const struct fn_node *n, const char *notify, const struct fn_node_opts *o,
 		       unsigned index, int logfd)
 {
-	char backend[48], workers[48], recs[48], bytes[48], node_id[48], trust[FN_PATH + 16];
+	char backend[48], workers[48], recs[48], bytes[48], node_id[48], trust[FN_PATH + 16],
+	    timing[48];
 
 	snprintf(backend, sizeof(backend), "dataplane.backend=%s", o->backend);
 	snprintf(workers, sizeof(workers), "dataplane.workers=%u", o->workers);
@@ -184,12 +185,13 @@ static void child_exec(const struct fn_node *n, const char *notify, const struct
 	snprintf(bytes, sizeof(bytes), "store.max_bytes=%s", o->max_bytes);
 	snprintf(node_id, sizeof(node_id), "dataplane.node_id=node%u", index);
 	snprintf(trust, sizeof(trust), "daemon.trust=%s", o->trust ? o->trust : "");
+	snprintf(timing, sizeof(timing), "dataplane.timing=%s", o->timing ? "true" : "false");
 	dup2(logfd, STDERR_FILENO);
 	setenv("NOTIFY_SOCKET", notify, 1);
 	execl(PEERGRAPHD_PATH, PEERGRAPHD_PATH, "--state-dir", n->state, "--socket", n->sock,
 	      "--log-level", "info", "--set", "dataplane.address=127.0.0.1:0", "--set", backend,
 	      "--set", workers, "--set", recs, "--set", bytes, "--set", node_id, "--set", trust,
-	      (char *)NULL);
+	      "--set", timing, (char *)NULL);
 	_exit(127);
 }
 

@@ -49,6 +49,7 @@ struct fn_node_opts {
 	uint32_t max_records;
 	const char *max_bytes; /* [store] max_bytes, e.g. "2G" */
 	const char *trust;     /* [daemon] trust: the file of trusted keys; NULL: none */
+	bool timing;	       /* [dataplane] timing: every stage of every record timed */
 };
 
 /* Makes the benchmark's temporary directory under parent (at most 20 bytes) and arms the cleanup
