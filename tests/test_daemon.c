@@ -571,9 +571,12 @@ Test(daemon, slow_subscriber_is_bounded_and_told)
 	add_big(pg, "s", 20000, 1024); /* the same with a subscriber that does not read */
 	rss2 = pgd_rss_kb(&d);
 	/* queueing every event would add ~20 MiB of frames on top of the store's growth (under
-	 * ASan, freed memory sits in its quarantine and counts as resident: not measured there) */
+	 * ASan, freed memory sits in its quarantine and counts as resident: not measured there).
+	 * The slack is 12 MiB: since the dataplane keeps its own copy of each record (version
+	 * table bodies, flood ring pages touched as it fills) the two phases differ by up to
+	 * ~8.5 MiB with no subscriber effect at all (seen once in CI at 8.5). */
 	if (!UNDER_ASAN)
-		cr_assert_lt(rss2 - rss1, (rss1 - rss0) + 8 * 1024,
+		cr_assert_lt(rss2 - rss1, (rss1 - rss0) + 12 * 1024,
 			     "a stalled subscriber grew the daemon %ld kB more than the store did "
 			     "(%ld kB)",
 			     rss2 - rss1, rss1 - rss0);
