@@ -20,13 +20,6 @@ RECORDS=1000
 . "$(dirname "$0")/daemon_lib.sh"
 unset PEERGRAPH_SOCKET # every call names its node's socket
 
-# pg N ARGS...: the tool against node N, JSON out.
-pg() {
-	n=$1
-	shift
-	"$PEERGRAPH" --socket "$tmp/n$n/sock" --json "$@" </dev/null 2>>"$tmp/stderr"
-}
-
 logs() {
 	for n in 1 2 3; do
 		echo "---- node $n"
@@ -36,67 +29,8 @@ logs() {
 	cat "$tmp/stderr"
 }
 
-# node_start N: a daemon with its dataplane on a free port of 127.0.0.1; its address in $addrN.
-node_start() {
-	mkdir -p "$tmp/n$1"
-	"$PEERGRAPHD" --state-dir "$tmp/n$1/state" --socket "$tmp/n$1/sock" \
-		--set dataplane.address=127.0.0.1:0 --set "dataplane.node_id=node$1" \
-		>>"$tmp/n$1/log" 2>&1 &
-	pid=$!
-	daemons="$daemons $pid"
-	i=0
-	until "$PEERGRAPH" --socket "$tmp/n$1/sock" stats >/dev/null 2>&1; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
-			echo "node $1: peergraphd did not come up in 10 s:"
-			cat "$tmp/n$1/log"
-			exit 1
-		fi
-		sleep 0.1
-	done
-	# "dataplane: 1 worker, 127.0.0.1:PORT, backend ..." (main.c's node_log)
-	a=$(sed -n 's/.*dataplane: [0-9]* workers*, \(127\.0\.0\.1:[0-9][0-9]*\),.*/\1/p' \
-		"$tmp/n$1/log" | tail -n 1)
-	case $a in
-	127.0.0.1:[1-9]*) ;;
-	*)
-		echo "node $1: no dataplane address in its log:"
-		cat "$tmp/n$1/log"
-		exit 1
-		;;
-	esac
-	eval "addr$1=\$a"
-}
-
-# until_eq SECONDS WHAT WANT COMMAND...: polls COMMAND's output until it is WANT.
-until_eq() {
-	secs=$1 what=$2 wanted=$3
-	shift 3
-	i=0
-	while :; do
-		got=$("$@")
-		[ "$got" = "$wanted" ] && return 0
-		i=$((i + 1))
-		if [ $i -gt $((secs * 10)) ]; then
-			fail "$what: got '$got' after $secs s, wanted '$wanted'"
-			return 1
-		fi
-		sleep 0.1
-	done
-}
-
-records_of() {
-	pg "$1" graph status lab | jq .records
-}
-
 links_of() {
 	pg "$1" graph status lab | jq .links
-}
-
-# digest N: the sorted ids and versions of node N's records.
-digest() {
-	pg "$1" record list lab | jq -r '[.id, .creator, .version] | @tsv' | sort | sha256sum |
-		cut -d' ' -f1
 }
 
 node_start 1

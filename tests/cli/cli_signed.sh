@@ -19,12 +19,6 @@ RECORDS=300
 . "$(dirname "$0")/daemon_lib.sh"
 unset PEERGRAPH_SOCKET
 
-pg() {
-	n=$1
-	shift
-	"$PEERGRAPH" --socket "$tmp/n$n/sock" --json "$@" </dev/null 2>>"$tmp/stderr"
-}
-
 logs() {
 	for n in 1 2 3 4; do
 		echo "---- node $n"
@@ -37,64 +31,8 @@ logs() {
 : >"$tmp/trust"
 : >"$tmp/trust-all"
 
-node_start() {
-	mkdir -p "$tmp/n$1"
-	"$PEERGRAPHD" --state-dir "$tmp/n$1/state" --socket "$tmp/n$1/sock" \
-		--set dataplane.address=127.0.0.1:0 --set "dataplane.node_id=node$1" \
-		--set "daemon.trust=$2" >>"$tmp/n$1/log" 2>&1 &
-	pid=$!
-	daemons="$daemons $pid"
-	eval "pid$1=\$pid"
-	i=0
-	until "$PEERGRAPH" --socket "$tmp/n$1/sock" stats >/dev/null 2>&1; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
-			echo "node $1: peergraphd did not come up in 10 s:"
-			cat "$tmp/n$1/log"
-			exit 1
-		fi
-		sleep 0.1
-	done
-	a=$(sed -n 's/.*dataplane: [0-9]* workers*, \(127\.0\.0\.1:[0-9][0-9]*\),.*/\1/p' \
-		"$tmp/n$1/log" | tail -n 1)
-	case $a in
-	127.0.0.1:[1-9]*) ;;
-	*)
-		echo "node $1: no dataplane address in its log:"
-		cat "$tmp/n$1/log"
-		exit 1
-		;;
-	esac
-	eval "addr$1=\$a"
-}
-
-until_eq() {
-	secs=$1 what=$2 wanted=$3
-	shift 3
-	i=0
-	while :; do
-		got=$("$@")
-		[ "$got" = "$wanted" ] && return 0
-		i=$((i + 1))
-		if [ $i -gt $((secs * 10)) ]; then
-			fail "$what: got '$got' after $secs s, wanted '$wanted'"
-			return 1
-		fi
-		sleep 0.1
-	done
-}
-
-records_of() {
-	pg "$1" graph status lab | jq .records
-}
-
-digest() {
-	pg "$1" record list lab | jq -r '[.id, .creator, .version] | @tsv' | sort | sha256sum |
-		cut -d' ' -f1
-}
-
-for n in 1 2 3; do node_start $n "$tmp/trust"; done
-node_start 4 "$tmp/trust-all"
+for n in 1 2 3; do node_start $n --set "daemon.trust=$tmp/trust"; done
+node_start 4 --set "daemon.trust=$tmp/trust-all"
 # shellcheck disable=SC2154 # set by node_start through eval
 echo "nodes at $addr1 $addr2 $addr3 $addr4"
 
