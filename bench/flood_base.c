@@ -28,16 +28,6 @@
 #include "flood_base.h"
 #include "pg_time.h"
 
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-
 enum {
 	IDLE_MS = 50,			 /* a receiver idle this long after the sender: done */
 	GRACE_S = 2,			 /* the receiver's hard deadline: seconds + this */

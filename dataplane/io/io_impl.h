@@ -7,7 +7,7 @@
 #ifndef PG_DP_IO_IMPL_H
 #define PG_DP_IO_IMPL_H
 
-#include <netinet/udp.h> /* SOL_UDP, UDP_SEGMENT, UDP_GRO; defined below if missing */
+#include <netinet/udp.h> /* SOL_UDP, UDP_SEGMENT, UDP_GRO (Debian 12's glibc has them) */
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,16 +15,6 @@
 #include <sys/uio.h>
 
 #include "io.h"
-
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
 
 /* A received buffer waiting to be handed out, its datagrams from off on. */
 struct dp_io_rxent {
