@@ -194,4 +194,30 @@ static inline void fake_stop(struct fake *f)
 	cr_assert_str_empty(f->failure, "%s", f->failure);
 }
 
+/* ---- what every test-client file does with a fake daemon ---- */
+
+static inline struct peergraph *connect_to(struct fake *f)
+{
+	struct peergraph *pg = NULL;
+	int err = peergraph_connect(f->path, &pg);
+
+	cr_assert_eq(err, 0, "connect: %s (%s)", peergraph_strerror(err),
+		     pg ? peergraph_last_message(pg) : "");
+	return pg;
+}
+
+/* Starts a fake daemon running script and connects to it. */
+static inline struct peergraph *start(struct fake *f, void (*script)(struct fake *f), void *arg)
+{
+	fake_start(f, script, arg);
+	return connect_to(f);
+}
+
+/* Closes the connection, then fails the test if a check of the fake daemon's script did. */
+static inline void finish(struct fake *f, struct peergraph *pg)
+{
+	peergraph_close(pg);
+	fake_stop(f);
+}
+
 #endif
