@@ -24,7 +24,7 @@
  * Each daemon's CPU comes from its process CPU clock; the CPU of everything else on the host
  * during the 2-node runs is printed too (the machine is shared). Ends with one summary: line.
  *
- * usage: bench-flood [--quick] [--workers N]
+ * usage: bench-flood [--quick] [--workers N] [--only PARTS]
  */
 #include <errno.h>
 #include <math.h>
@@ -46,6 +46,7 @@ enum {
 
 static struct {
 	bool quick;
+	const char *only; /* comma-separated parts to run; NULL: all */
 	unsigned reps, reps8, workers;
 	uint64_t n2, n8, nlat, nsig;
 	double base_s, deadline_s;
@@ -564,11 +565,43 @@ static void copies_print(void)
 	       "onward link\n");
 }
 
+static const char *const parts[] = {
+	"base", "flood2", "lat", "stages", "prof", "flood8", "signed"
+};
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bench-flood [--quick] [--workers N]\n"
+	fprintf(f, "usage: bench-flood [--quick] [--workers N] [--only PARTS]\n"
 		   "  --quick: under a minute; --workers: [dataplane] workers of the 2-node "
-		   "daemons (default 1; the 8-node daemons always run 1)\n");
+		   "daemons (default 1; the 8-node daemons always run 1)\n"
+		   "  --only: run only these parts, comma-separated, of: base (kernel and ZeroMQ "
+		   "baselines), flood2, lat, stages, prof, flood8, signed (default: all; the "
+		   "summary says na for what did not run)\n");
+}
+
+/* Whether the part called name runs (--only). */
+static bool part(const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = b.only; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, n) && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return !b.only;
+}
+
+static bool parts_valid(const char *list)
+{
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		size_t n = strcspn(p, ",");
+		bool known = false;
+
+		for (unsigned i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+			known |= strlen(parts[i]) == n && !strncmp(p, parts[i], n);
+		if (!known)
+			return false;
+	}
+	return true;
 }
 
 static void args(int argc, char **argv)
@@ -579,6 +612,8 @@ static void args(int argc, char **argv)
 			b.quick = true;
 		} else if (!strcmp(argv[i], "--workers") && i + 1 < argc) {
 			b.workers = (unsigned)atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			b.only = argv[++i];
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			exit(0);
@@ -589,6 +624,11 @@ static void args(int argc, char **argv)
 	}
 	if (b.workers < 1 || b.workers > 8) {
 		fprintf(stderr, "bench-flood: --workers: 1..8\n");
+		exit(2);
+	}
+	if (b.only && !parts_valid(b.only)) {
+		fprintf(stderr, "bench-flood: --only %s: unknown part\n", b.only);
+		usage(stderr);
 		exit(2);
 	}
 	b.reps = b.quick ? 3 : 5;
@@ -620,65 +660,89 @@ int main(int argc, char **argv)
 	       "[dataplane] workers=%u; %ld CPUs; load average at start: %s; %s\n",
 	       b.quick ? "quick" : "full", FLOOD_BATCH, b.workers, sysconf(_SC_NPROCESSORS_ONLN),
 	       la, fn_dir());
-	baselines(&dgram, &gso, &zmq);
-
-	nodes_start(s, 2, "sockets", b.workers, NULL);
-	nodes_start(u, 2, "uring", b.workers, NULL);
-	two_nodes(s, u, &t);
-	nodes_stop(s, 2);
-	f2 = median(t.uring_rate, t.n_uring);
-	ratio = f2 / median(t.sock_rate, t.n_sock);
-	if (strcmp(u[0].backend, "uring"))
-		ratio = NAN; /* the uring daemons fell back to sockets: nothing to compare */
-	cpu_per_rec(&t, cpu);
-	printf("  flood2_rec_s  %12.0f rec/s  median of %u uring runs, durable on both nodes   "
-	       "target >= 2 M/s: %s\n",
-	       f2, t.n_uring, target(f2, 2e6));
-	printf("  flood2_vs_zmq %12.3f        target >= 0.8: %s\n", f2 / zmq,
-	       target(f2 / zmq, 0.8));
-	printf("  uring_vs_ref  %12.3f        median uring / median sockets (%u runs each)   "
-	       "target >= 1.2: %s\n",
-	       ratio, b.reps, target(ratio, 1.2));
-	printf("  CPU per record, uring runs: node 0 (API + send) %.0f ns, node 1 (receive + "
-	       "store) %.0f ns, this process (publisher, pollers) %.0f ns\n",
-	       cpu[0], cpu[1], cpu[2]);
-	printf("  the host during these runs: %.2f CPUs busy on average, %.2f of them outside "
-	       "this benchmark and its daemons (other jobs)\n",
-	       (double)t.host_ns / 1e9 / t.wall_s,
-	       (double)(t.host_ns - t.ours_ns) / 1e9 / t.wall_s);
-	ns_rec = (cpu[0] + cpu[1]) / 2;
-	printf("  ns_per_rec    %12.0f ns     daemon CPU per record per node, mean of node 0 and "
-	       "node 1 (process CPU clocks over the uring runs)\n",
-	       ns_rec);
-
-	flood_latency(u, b.nlat, isnan(f2) ? 1e5 : f2 / 2, b.deadline_s, &lat);
-	printf("\nlatency, add on node 0 -> ADDED event on node 1 (CLOCK_MONOTONIC stamp in the "
-	       "payload; batches of 256 from 4 connections):\n");
-	if (lat.ok)
-		printf("  offered %.0f rec/s (asked %.0f = half flood2_rec_s): p50 %.2f ms, p99 "
-		       "%.2f ms, max %.2f ms over %llu records (%llu sent, %llu events lost)\n",
-		       lat.offered_s, lat.target_s, lat.p50_ms, lat.p99_ms, lat.max_ms,
-		       (unsigned long long)lat.seen, (unsigned long long)lat.sent,
-		       (unsigned long long)lat.lost);
-	else
-		printf("  failed: %s\n", lat.why);
-
-	stages_run();
-	profiled(u, sys);
-	nodes_stop(u, 2);
-	sys_rec = (sys[0] + sys[1]) / 2;
-	printf("  syscalls_per_rec %9.3f        per record per node, mean of node 0 and node 1 "
-	       "(profiled run)\n",
-	       sys_rec);
-	copies_print();
-
-	f8 = eight_nodes();
-	printf("  flood8_rec_s  %12.0f rec/s  median of %u, durable on all 8 nodes\n", f8, b.reps8);
-	sig = signed_two();
-	printf("  signed2_rec_s %12.0f rec/s  median of %u, durable on both; per verifying core "
-	       "(node 1's %u worker%s) %.0f   target >= 0.4 M/s per verifying core: %s\n",
-	       sig, b.reps8, b.workers, b.workers == 1 ? "" : "s", sig / b.workers,
-	       target(sig / b.workers, 4e5));
+	dgram = gso = zmq = f2 = f8 = sig = ratio = ns_rec = sys_rec = NAN;
+	lat.ok = false;
+	if (part("base"))
+		baselines(&dgram, &gso, &zmq);
+	if (part("flood2") || part("lat") || part("prof"))
+		nodes_start(u, 2, "uring", b.workers, NULL);
+	if (part("flood2")) {
+		nodes_start(s, 2, "sockets", b.workers, NULL);
+		two_nodes(s, u, &t);
+		nodes_stop(s, 2);
+		f2 = median(t.uring_rate, t.n_uring);
+		ratio = f2 / median(t.sock_rate, t.n_sock);
+		if (strcmp(u[0].backend, "uring"))
+			ratio =
+			    NAN; /* the uring daemons fell back to sockets: nothing to compare */
+		cpu_per_rec(&t, cpu);
+		printf("  flood2_rec_s  %12.0f rec/s  median of %u uring runs, durable on both "
+		       "nodes   target >= 2 M/s: %s\n",
+		       f2, t.n_uring, target(f2, 2e6));
+		printf("  flood2_vs_zmq %12.3f        target >= 0.8: %s\n", f2 / zmq,
+		       target(f2 / zmq, 0.8));
+		printf(
+		    "  uring_vs_ref  %12.3f        median uring / median sockets (%u runs each)   "
+		    "target >= 1.2: %s\n",
+		    ratio, b.reps, target(ratio, 1.2));
+		printf(
+		    "  CPU per record, uring runs: node 0 (API + send) %.0f ns, node 1 (receive + "
+		    "store) %.0f ns, this process (publisher, pollers) %.0f ns\n",
+		    cpu[0], cpu[1], cpu[2]);
+		printf(
+		    "  the host during these runs: %.2f CPUs busy on average, %.2f of them outside "
+		    "this benchmark and its daemons (other jobs)\n",
+		    (double)t.host_ns / 1e9 / t.wall_s,
+		    (double)(t.host_ns - t.ours_ns) / 1e9 / t.wall_s);
+		ns_rec = (cpu[0] + cpu[1]) / 2;
+		printf(
+		    "  ns_per_rec    %12.0f ns     daemon CPU per record per node, mean of node 0 "
+		    "and node 1 (process CPU clocks over the uring runs)\n",
+		    ns_rec);
+	}
+	if (part("lat")) {
+		flood_latency(u, b.nlat, isnan(f2) ? 1e5 : f2 / 2, b.deadline_s, &lat);
+		printf(
+		    "\nlatency, add on node 0 -> ADDED event on node 1 (CLOCK_MONOTONIC stamp in "
+		    "the payload; batches of 256 from 4 connections):\n");
+		if (lat.ok)
+			printf(
+			    "  offered %.0f rec/s (asked %.0f = half flood2_rec_s): p50 %.2f ms, "
+			    "p99 %.2f ms, max %.2f ms over %llu records (%llu sent, %llu events "
+			    "lost)\n",
+			    lat.offered_s, lat.target_s, lat.p50_ms, lat.p99_ms, lat.max_ms,
+			    (unsigned long long)lat.seen, (unsigned long long)lat.sent,
+			    (unsigned long long)lat.lost);
+		else
+			printf("  failed: %s\n", lat.why);
+	}
+	if (part("stages"))
+		stages_run();
+	if (part("prof")) {
+		profiled(u, sys);
+		sys_rec = (sys[0] + sys[1]) / 2;
+		printf(
+		    "  syscalls_per_rec %9.3f        per record per node, mean of node 0 and node "
+		    "1 (profiled run)\n",
+		    sys_rec);
+	}
+	if (part("flood2") || part("lat") || part("prof"))
+		nodes_stop(u, 2);
+	if (part("flood2"))
+		copies_print();
+	if (part("flood8")) {
+		f8 = eight_nodes();
+		printf("  flood8_rec_s  %12.0f rec/s  median of %u, durable on all 8 nodes\n", f8,
+		       b.reps8);
+	}
+	if (part("signed")) {
+		sig = signed_two();
+		printf("  signed2_rec_s %12.0f rec/s  median of %u, durable on both; per verifying "
+		       "core (node 1's %u worker%s) %.0f   target >= 0.4 M/s per verifying core: "
+		       "%s\n",
+		       sig, b.reps8, b.workers, b.workers == 1 ? "" : "s", sig / b.workers,
+		       target(sig / b.workers, 4e5));
+	}
 	loadavg(la, sizeof(la));
 	printf("load average at the end: %s\n", la);
 	printf("\nsummary: kernel_dgram_s=%s kernel_gso_seg_s=%s zmq_msg_s=%s flood2_rec_s=%s "

@@ -278,6 +278,8 @@ static int worker_open(struct dp_node *n, struct worker *w, uint64_t seed, char 
 			return err;
 		}
 		n->backend = w->ops->name;
+		w->ops->stats(w->io, &w->st.io);
+		w->gso = w->st.io.gso;
 	} else if ((w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		err = -errno;
 		msgf(msg, msglen, "eventfd", err);
@@ -288,6 +290,7 @@ static int worker_open(struct dp_node *n, struct worker *w, uint64_t seed, char 
 	ec.node_id = n->node_id;
 	ec.node_id_len = (uint16_t)strlen(n->node_id);
 	ec.link = n->cfg.link;
+	ec.link.pad = w->gso;
 	ec.reasm_bytes = n->cfg.reasm_bytes ? n->cfg.reasm_bytes : 256u << 20;
 	ec.max_links = 256;
 	ec.seed = seed + w->no;
@@ -674,6 +677,7 @@ void dp_node_stats(struct dp_node *n, struct dp_node_stats *st)
 		pthread_mutex_lock(&ws->snap_lock);
 		st->rx_datagrams += ws->io.rx_dgrams;
 		st->tx_datagrams += ws->io.tx_dgrams;
+		st->tx_sends += ws->io.tx_msgs;
 		st->syscalls += ws->io.syscalls;
 		for (unsigned k = 0; k < DP_EP_DROP_REASONS; k++)
 			st->drops[k] += ws->ep.drop[k];

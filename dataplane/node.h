@@ -176,6 +176,7 @@ enum dp_stage {
  * copies the workers refresh every 100 ms (and when they stop). */
 struct dp_node_stats {
 	uint64_t rx_datagrams, tx_datagrams, syscalls; /* the io backends' */
+	uint64_t tx_sends; /* send messages the kernel took: a GSO run of datagrams is one */
 	uint64_t records_in, records_new, records_dup, records_stale, records_bad, records_expired,
 	    records_store_err, records_flooded, records_answered;
 	uint64_t datagrams_refused;	    /* DATA we could not take (no room): sent again later */

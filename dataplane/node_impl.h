@@ -106,6 +106,7 @@ struct worker {
 	bool started;
 	const struct dp_io_ops *ops;
 	struct dp_io *io;
+	bool gso;    /* the backend sends GSO runs: links pad full datagrams, sends merge them */
 	int wake_fd; /* without a socket: an eventfd to sleep on */
 	struct dp_ep *ep;
 	struct dp_fault *fault;

@@ -388,25 +388,50 @@ full:
 	return any;
 }
 
+/* Whether datagram o may join run t as one more GSO segment: the same destination, its bytes
+ * right after the run's (a link's window slots are consecutive), every segment so far of the
+ * run's size, o no longer than that, and the run within the kernel's bounds. */
+static bool joins(const struct dp_tx *t, const struct dp_ep_out *prev, const struct dp_ep_out *o)
+{
+	return o->addr == prev->addr && o->data == t->data + t->len && t->len % t->seg == 0 &&
+	       o->len <= t->seg && t->len + o->len <= DP_IO_DGRAM_MAX &&
+	       t->len / t->seg < DP_IO_GSO_SEGS_MAX;
+}
+
+/* The endpoint's datagrams as sends: consecutive full-sized datagrams of one link (padded,
+ * dp_link_config.pad) become one GSO run where the backend has GSO. Returns the sends. */
+static unsigned tx_runs(struct worker *w, unsigned n)
+{
+	unsigned m = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct dp_ep_out *o = &w->out[i];
+		struct dp_tx *t = &w->tx[m ? m - 1 : 0];
+
+		if (m && w->gso && joins(t, &w->out[i - 1], o)) {
+			t->len += o->len;
+			continue;
+		}
+		t = &w->tx[m++];
+		memset(&t->dst, 0, sizeof(t->dst));
+		memcpy(&t->dst, o->addr->b, o->addr->len);
+		t->dst.len = o->addr->len;
+		t->data = o->data;
+		t->len = o->len;
+		t->seg = (uint16_t)o->len;
+	}
+	return m;
+}
+
 static unsigned send_all(struct worker *w)
 {
 	unsigned total = 0;
 
 	for (unsigned round = 0; round < 64; round++) {
-		unsigned n = dp_ep_poll(w->ep, w->now, w->out, NODE_OUT);
+		unsigned n = dp_ep_poll(w->ep, w->now, w->out, NODE_OUT), m = tx_runs(w, n);
 
-		for (unsigned i = 0; i < n; i++) {
-			struct dp_tx *t = &w->tx[i];
-
-			memset(&t->dst, 0, sizeof(t->dst));
-			memcpy(&t->dst, w->out[i].addr->b, w->out[i].addr->len);
-			t->dst.len = w->out[i].addr->len;
-			t->data = w->out[i].data;
-			t->len = w->out[i].len;
-			t->seg = (uint16_t)w->out[i].len;
-		}
-		if (n && w->io)
-			w->ops->tx_burst(w->io, w->tx, n);
+		if (m && w->io)
+			w->ops->tx_burst(w->io, w->tx, m);
 		total += n;
 		if (n < NODE_OUT)
 			break;

@@ -304,6 +304,58 @@ Test(link, small_windows_wrap_many_times)
 	run_case_cfg(&c, 0.1, 0.05, 0.05, 12);
 }
 
+/* The shape GSO needs: with pad, a burst is full-sized datagrams and one short last one (the
+ * flush), each in the window slot after the last, so the sender can hand them to the kernel
+ * as one run; without pad, nothing is padded. */
+static void burst_shape(bool pad)
+{
+	struct dp_link_config c;
+	struct dp_link_out out[64];
+	struct net *n = malloc(sizeof(*n));
+	uint8_t rec[150];
+	unsigned k, full = 0;
+
+	dp_link_config_default(&c);
+	c.pad = pad;
+	net_init(n, &c, 5);
+	for (unsigned i = 0; i < 100; i++) {
+		rec_fill(rec, i, sizeof(rec));
+		cr_assert_eq(dp_link_send_record(n->a.l, n->now, rec, sizeof(rec)), 1);
+	}
+	dp_link_flush(n->a.l);
+	k = dp_link_poll(n->a.l, n->now, out, 64);
+	cr_assert_gt(k, 2);
+	for (unsigned i = 0; i < k; i++) {
+		struct dp_wire_msg m;
+
+		cr_assert_eq(dp_wire_decode(out[i].data, out[i].len, &m), 0);
+		cr_assert_eq(m.type, DP_WIRE_DATA);
+		full += out[i].len == c.max_dgram;
+		if (i)
+			cr_assert_eq(out[i].data, out[i - 1].data + c.max_dgram,
+				     "consecutive slots");
+	}
+	cr_assert_lt(out[k - 1].len, c.max_dgram, "the flushed datagram keeps its length");
+	cr_assert_eq(full, pad ? k - 1 : 0);
+	net_fini(n);
+	free(n);
+}
+
+Test(link, padding_makes_bursts_of_equal_datagrams)
+{
+	burst_shape(true);
+	burst_shape(false);
+}
+
+Test(link, padded_datagrams_survive_loss_and_reordering)
+{
+	struct dp_link_config c;
+
+	dp_link_config_default(&c);
+	c.pad = true;
+	run_case_cfg(&c, 0.1, 0.05, 0.05, 17);
+}
+
 Test(link, sender_stops_at_the_advertised_limit)
 {
 	struct dp_link_config c;

@@ -53,6 +53,7 @@ enum pg_api_stage {
 #define PG_API_NODE_COUNTERS(X)                                                                    \
 	X("rx_datagrams", rx_datagrams)                                                            \
 	X("tx_datagrams", tx_datagrams)                                                            \
+	X("tx_sends", tx_sends)                                                                    \
 	X("syscalls", syscalls)                                                                    \
 	X("records_in", records_in)                                                                \
 	X("records_new", records_new)                                                              \

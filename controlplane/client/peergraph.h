@@ -266,6 +266,7 @@ enum peergraph_stage {
 struct peergraph_node_stats {
 	char address[PEERGRAPH_ADDRESS_SIZE]; /* the dataplane's bound address; "" for none */
 	uint64_t rx_datagrams, tx_datagrams, syscalls;
+	uint64_t tx_sends;	    /* send messages: a GSO run of datagrams is one */
 	uint64_t records_in;	    /* records received from links */
 	uint64_t records_new;	    /* ... new to this node: stored and flooded on */
 	uint64_t records_dup;	    /* ... of a version the node holds already */

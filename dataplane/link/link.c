@@ -607,11 +607,14 @@ uint32_t dp_link_send_room(const struct dp_link *l)
 	return (uint32_t)room;
 }
 
-static void seal(struct dp_link *l)
+/* Closes the open DATA datagram; full: closed because the next chunk did not fit (padded when
+ * the config says so, see dp_link_config.pad), not by a flush. */
+static void seal(struct dp_link *l, bool full)
 {
 	if (!l->cur_open)
 		return;
-	slot_of(l, l->snd_next - 1)->len = dp_wire_data_end(&l->cur, l->c.pad ? l->dgram : 0);
+	slot_of(l, l->snd_next - 1)->len =
+	    dp_wire_data_end(&l->cur, full && l->c.pad ? l->dgram : 0);
 	l->cur_open = false;
 }
 
@@ -620,7 +623,7 @@ static bool open_new(struct dp_link *l)
 	uint64_t q = l->snd_next;
 	struct slot *s;
 
-	seal(l);
+	seal(l, true);
 	if (!dp_link_send_room(l))
 		return false;
 	s = slot_of(l, q);
@@ -678,7 +681,7 @@ whole:
 
 void dp_link_flush(struct dp_link *l)
 {
-	seal(l);
+	seal(l, false);
 }
 
 void dp_link_close(struct dp_link *l, uint32_t reason)

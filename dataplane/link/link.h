@@ -62,7 +62,10 @@ struct dp_link_config {
 	uint32_t cwnd_min, cwnd_init;
 	uint32_t max_record;	   /* bytes: larger fragmented records are refused */
 	uint32_t reasm_timeout_us; /* an incomplete record is freed after this */
-	bool pad;		   /* pad every DATA datagram to the datagram size (for GSO) */
+	/* pad a DATA datagram closed because the next chunk did not fit to the datagram size,
+	 * so a burst is equal-sized datagrams and one short last one: one GSO send. A
+	 * datagram closed by dp_link_flush keeps its length. */
+	bool pad;
 };
 
 /* Reassembly memory shared by the links of one thread. */
