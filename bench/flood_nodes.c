@@ -178,6 +178,7 @@ static void child_exec(const struct fn_node *n, const char *notify, const struct
 {
 	char backend[48], workers[48], recs[48], bytes[48], node_id[48], trust[FN_PATH + 16],
 	    timing[48];
+	const char *daemon = PEERGRAPHD_PATH;
 
 	snprintf(backend, sizeof(backend), "dataplane.backend=%s", o->backend);
 	snprintf(workers, sizeof(workers), "dataplane.workers=%u", o->workers);
@@ -188,7 +189,10 @@ static void child_exec(const struct fn_node *n, const char *notify, const struct
 	snprintf(timing, sizeof(timing), "dataplane.timing=%s", o->timing ? "true" : "false");
 	dup2(logfd, STDERR_FILENO);
 	setenv("NOTIFY_SOCKET", notify, 1);
-	execl(PEERGRAPHD_PATH, PEERGRAPHD_PATH, "--state-dir", n->state, "--socket", n->sock,
+	/* PG_BENCH_PEERGRAPHD: another build of the daemon, to compare two side by side */
+	if (getenv("PG_BENCH_PEERGRAPHD"))
+		daemon = getenv("PG_BENCH_PEERGRAPHD");
+	execl(daemon, daemon, "--state-dir", n->state, "--socket", n->sock,
 	      "--log-level", "info", "--set", "dataplane.address=127.0.0.1:0", "--set", backend,
 	      "--set", workers, "--set", recs, "--set", bytes, "--set", node_id, "--set", trust,
 	      "--set", timing, (char *)NULL);

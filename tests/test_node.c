@@ -220,11 +220,12 @@ static void chain(const char *backend, unsigned workers, const struct dp_fault_c
 			    (unsigned long)st.datagrams_refused, (unsigned long)st.rx_datagrams,
 			    (unsigned long)st.tx_datagrams);
 		}
-	/* bursts of full datagrams to one link leave as GSO runs, not one send each (acks and
-	 * pings go alone, and a window opening by a few datagrams sends short runs) */
+	/* bursts of full datagrams to one link leave as GSO runs, not one send each; how long
+	 * the runs are depends on timing (acks and pings go alone, a window opened by a few
+	 * acked datagrams sends a short run): test-link checks the burst's shape */
 	dp_node_stats(nodes[0].n, &st0);
 	if (backend_gso(backend))
-		cr_assert_lt(st0.tx_sends * 2, st0.tx_datagrams, "%lu sends for %lu datagrams",
+		cr_assert_lt(st0.tx_sends, st0.tx_datagrams, "%lu sends for %lu datagrams",
 			     (unsigned long)st0.tx_sends, (unsigned long)st0.tx_datagrams);
 	else
 		cr_assert_eq(st0.tx_sends, st0.tx_datagrams);
