@@ -192,10 +192,10 @@ static void child_exec(const struct fn_node *n, const char *notify, const struct
 	/* PG_BENCH_PEERGRAPHD: another build of the daemon, to compare two side by side */
 	if (getenv("PG_BENCH_PEERGRAPHD"))
 		daemon = getenv("PG_BENCH_PEERGRAPHD");
-	execl(daemon, daemon, "--state-dir", n->state, "--socket", n->sock,
-	      "--log-level", "info", "--set", "dataplane.address=127.0.0.1:0", "--set", backend,
-	      "--set", workers, "--set", recs, "--set", bytes, "--set", node_id, "--set", trust,
-	      "--set", timing, (char *)NULL);
+	execl(daemon, daemon, "--state-dir", n->state, "--socket", n->sock, "--log-level", "info",
+	      "--set", "dataplane.address=127.0.0.1:0", "--set", backend, "--set", workers, "--set",
+	      recs, "--set", bytes, "--set", node_id, "--set", trust, "--set", timing,
+	      (char *)NULL);
 	_exit(127);
 }
 
