@@ -208,8 +208,10 @@ static void run_print(const char *label, const struct flood_run *r)
 	       r->durable_s, (unsigned long long)r->busy, (unsigned long long)r->retransmits);
 }
 
-static void baselines(double *dgram, double *gso, double *zmq)
+static void baselines(double *dgram, double *gso, double *zmq, double *fresh, double *warm)
 {
+	int err;
+
 	printf("baselines (this run, 127.0.0.1, %.2f s each):\n", b.base_s);
 	*dgram = flood_base_kernel_dgram_s(b.base_s, FLOOD_BASE_DGRAM_SIZE);
 	*gso = flood_base_kernel_gso_seg_s(b.base_s, FLOOD_BASE_DGRAM_SIZE);
@@ -226,6 +228,14 @@ static void baselines(double *dgram, double *gso, double *zmq)
 	else
 		printf("  zmq_msg_s         ZeroMQ PUSH -> PULL, TCP, 128 B     %12.0f msg/s\n",
 		       *zmq);
+	if ((err = flood_base_mem(256u << 20, fresh, warm))) {
+		printf("  mem_fresh_mb_s    not measured: %s\n", strerror(-err));
+		*fresh = *warm = NAN;
+	} else {
+		printf("  mem_fresh_mb_s    new anonymous memory written, 256 B copies %8.0f MB/s "
+		       "(the same pages again: %.0f MB/s)\n",
+		       *fresh / 1e6, *warm / 1e6);
+	}
 	*dgram = *dgram < 0 ? NAN : *dgram;
 	*gso = *gso < 0 ? NAN : *gso;
 	*zmq = *zmq < 0 ? NAN : *zmq;
@@ -308,6 +318,30 @@ static void two_nodes(struct fn_node *s, struct fn_node *u, struct two *t)
 	for (unsigned i = 0; i < b.reps; i++)
 		for (unsigned k = 0; k < 2; k++)
 			t->ours_ns += t->sock[i].cpu_ns[k] + t->uring[i].cpu_ns[k];
+}
+
+/* Resident memory growth and minor page faults per record on each of the 2 nodes, over the
+ * ok uring runs: what a record costs in new memory. */
+static void mem_per_rec(const struct two *t, double rss[2], double flt[2])
+{
+	double recs = 0;
+
+	rss[0] = rss[1] = flt[0] = flt[1] = 0;
+	for (unsigned i = 0; i < b.reps; i++) {
+		const struct flood_run *r = &t->uring[i];
+
+		if (!r->ok || r->rss_bytes[0] < 0 || r->rss_bytes[1] < 0)
+			continue;
+		for (unsigned k = 0; k < 2; k++) {
+			rss[k] += (double)r->rss_bytes[k];
+			flt[k] += (double)r->minflt[k];
+		}
+		recs += (double)r->n;
+	}
+	for (unsigned k = 0; k < 2; k++) {
+		rss[k] = recs ? rss[k] / recs : NAN;
+		flt[k] = recs ? flt[k] / recs : NAN;
+	}
 }
 
 /* CPU per record per node over the ok uring runs: [0] publisher's node, [1] far node,
@@ -646,8 +680,9 @@ int main(int argc, char **argv)
 	static struct two t;
 	struct fn_node s[2], u[2];
 	struct flood_lat lat;
-	double dgram, gso, zmq, f2, f8, sig, ratio, cpu[3], sys[2], ns_rec, sys_rec;
-	char la[128], v[13][32];
+	double dgram, gso, zmq, f2, f8, sig, ratio, cpu[3], sys[2], ns_rec, sys_rec, fresh, warm,
+	    rss[2], flt[2], rss_rec;
+	char la[128], v[15][32];
 	int err;
 
 	args(argc, argv);
@@ -660,10 +695,10 @@ int main(int argc, char **argv)
 	       "[dataplane] workers=%u; %ld CPUs; load average at start: %s; %s\n",
 	       b.quick ? "quick" : "full", FLOOD_BATCH, b.workers, sysconf(_SC_NPROCESSORS_ONLN),
 	       la, fn_dir());
-	dgram = gso = zmq = f2 = f8 = sig = ratio = ns_rec = sys_rec = NAN;
+	dgram = gso = zmq = f2 = f8 = sig = ratio = ns_rec = sys_rec = fresh = warm = rss_rec = NAN;
 	lat.ok = false;
 	if (part("base"))
-		baselines(&dgram, &gso, &zmq);
+		baselines(&dgram, &gso, &zmq, &fresh, &warm);
 	if (part("flood2") || part("lat") || part("prof"))
 		nodes_start(u, 2, "uring", b.workers, NULL);
 	if (part("flood2")) {
@@ -699,6 +734,18 @@ int main(int argc, char **argv)
 		    "  ns_per_rec    %12.0f ns     daemon CPU per record per node, mean of node 0 "
 		    "and node 1 (process CPU clocks over the uring runs)\n",
 		    ns_rec);
+		mem_per_rec(&t, rss, flt);
+		rss_rec = (rss[0] + rss[1]) / 2;
+		printf(
+		    "  rss_per_rec   %12.0f B      new resident memory per record per node (node 0 "
+		    "%.0f B, %.2f page faults; node 1 %.0f B, %.2f page faults)",
+		    rss_rec, rss[0], flt[0], rss[1], flt[1]);
+		if (!isnan(fresh))
+			printf(
+			    "; written at this host's fresh-memory rate that alone is %.0f ns per "
+			    "record per node",
+			    rss_rec / fresh * 1e9);
+		printf("\n");
 	}
 	if (part("lat")) {
 		flood_latency(u, b.nlat, isnan(f2) ? 1e5 : f2 / 2, b.deadline_s, &lat);
@@ -748,12 +795,13 @@ int main(int argc, char **argv)
 	printf("\nsummary: kernel_dgram_s=%s kernel_gso_seg_s=%s zmq_msg_s=%s flood2_rec_s=%s "
 	       "flood2_vs_zmq=%s flood8_rec_s=%s signed2_rec_s=%s uring_vs_ref=%s "
 	       "lat_p50_ms=%s lat_p99_ms=%s ns_per_rec=%s syscalls_per_rec=%s "
-	       "lat_offered_rec_s=%s\n",
+	       "lat_offered_rec_s=%s rss_per_rec=%s mem_fresh_mb_s=%s\n",
 	       fmt(v[0], 32, dgram, 0), fmt(v[1], 32, gso, 0), fmt(v[2], 32, zmq, 0),
 	       fmt(v[3], 32, f2, 0), fmt(v[4], 32, f2 / zmq, 3), fmt(v[5], 32, f8, 0),
 	       fmt(v[12], 32, sig, 0), fmt(v[6], 32, ratio, 3),
 	       fmt(v[7], 32, lat.ok ? lat.p50_ms : NAN, 2),
 	       fmt(v[8], 32, lat.ok ? lat.p99_ms : NAN, 2), fmt(v[9], 32, ns_rec, 0),
-	       fmt(v[10], 32, sys_rec, 3), fmt(v[11], 32, lat.ok ? lat.offered_s : NAN, 0));
+	       fmt(v[10], 32, sys_rec, 3), fmt(v[11], 32, lat.ok ? lat.offered_s : NAN, 0),
+	       fmt(v[13], 32, rss_rec, 0), fmt(v[14], 32, fresh / 1e6, 0));
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -438,3 +439,33 @@ double flood_base_zmq_msg_s(double seconds, unsigned size)
 }
 
 #endif
+
+/* ---- fresh memory ---- */
+
+static double mem_pass(uint8_t *p, size_t bytes)
+{
+	static const uint8_t chunk[FLOOD_BASE_MEM_CHUNK] = { 1 };
+	uint64_t t0 = pg_mono_ns(), dt;
+
+	for (size_t off = 0; off + sizeof(chunk) <= bytes; off += sizeof(chunk)) {
+		memcpy(p + off, chunk, sizeof(chunk));
+		__asm__ volatile("" : : "r"(p) : "memory"); /* each copy happens */
+	}
+	dt = pg_mono_ns() - t0;
+	return (double)bytes * 1e9 / (double)(dt ? dt : 1);
+}
+
+int flood_base_mem(size_t bytes, double *fresh, double *warm)
+{
+	uint8_t *p;
+
+	if (bytes < (16u << 20) || bytes > (4ull << 30))
+		return -EINVAL;
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	*fresh = mem_pass(p, bytes);
+	*warm = mem_pass(p, bytes);
+	munmap(p, bytes);
+	return 0;
+}

@@ -15,12 +15,14 @@
 #define PG_FLOOD_BASE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum {
 	FLOOD_BASE_DGRAM_SIZE = 1200, /* bytes of a datagram, and of a GSO segment */
 	FLOOD_BASE_ZMQ_SIZE = 128,    /* bytes of a ZeroMQ message */
 	FLOOD_BASE_BURST = 64,	      /* datagrams per sendmmsg / recvmmsg */
 	FLOOD_BASE_UDP_MAX = 65507,   /* bytes of a UDP payload over IPv4 */
+	FLOOD_BASE_MEM_CHUNK = 256,   /* bytes per copy of flood_base_mem */
 };
 
 /* Datagrams of size bytes (1..FLOOD_BASE_UDP_MAX) per second received over 127.0.0.1 UDP,
@@ -42,5 +44,12 @@ double flood_base_zmq_msg_s(double seconds, unsigned size);
 
 /* True when this build measures ZeroMQ (libzmq was found at configure time). */
 bool flood_base_have_zmq(void);
+
+/* What memory costs a store that grows: bytes (16 MiB .. 4 GiB) of a fresh anonymous mapping
+ * written in FLOOD_BASE_MEM_CHUNK-byte copies, as a store copies records, first while every
+ * page is new (page faults, zeroing, and on a VM the hypervisor backing the page), then again
+ * over the same, now resident, pages. Bytes per second of each into *fresh and *warm; 0, or
+ * a negative errno (-EINVAL, -ENOMEM). */
+int flood_base_mem(size_t bytes, double *fresh, double *warm);
 
 #endif

@@ -420,6 +420,31 @@ int64_t fn_cpu_ns(pid_t pid)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+bool fn_mem(pid_t pid, int64_t *rss, int64_t *minflt)
+{
+	char path[64], line[512], *p;
+	long long kb = -1, flt = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %lld kB", &kb) == 1)
+			break;
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return false;
+	/* minflt is field 10; the command (field 2) may hold spaces but ends at the last ')' */
+	if (fgets(line, sizeof(line), f) && (p = strrchr(line, ')')))
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %lld", &flt);
+	fclose(f);
+	*rss = kb * 1024;
+	*minflt = flt;
+	return kb >= 0 && flt >= 0;
+}
+
 /* ---- perf stat / strace -c ---- */
 
 const char *const fn_call_names[FN_CALLS_N] = {

@@ -86,6 +86,8 @@ int fn_graph_wire(struct peergraph **pg, const struct fn_node *nodes, unsigned n
 /* CPU time (user + system, all threads) a process has used, in ns: its process CPU clock
  * (clock_getcpuclockid). -errno when it cannot be read. */
 int64_t fn_cpu_ns(pid_t pid);
+/* A process's resident memory (VmRSS, bytes) and minor page faults so far; false if unread. */
+bool fn_mem(pid_t pid, int64_t *rss, int64_t *minflt);
 
 /* ---- system calls and per-thread CPU, from outside: perf stat, else strace -c ---- */
 

@@ -311,8 +311,15 @@ void flood_run(struct fn_node *nodes, unsigned nn, const unsigned (*edges)[2], u
 	for (unsigned i = 0; profile && i < nn; i++)
 		if ((err = fn_prof_start(&r->prof[i], nodes[i].pid)))
 			flood_die("perf / strace", strerror(-err));
-	for (unsigned i = 0; i < nn; i++)
+	for (unsigned i = 0; i < nn; i++) {
 		r->cpu_ns[i] = -fn_cpu_ns(nodes[i].pid);
+		if (fn_mem(nodes[i].pid, &r->rss_bytes[i], &r->minflt[i])) {
+			r->rss_bytes[i] = -r->rss_bytes[i];
+			r->minflt[i] = -r->minflt[i];
+		} else {
+			r->rss_bytes[i] = r->minflt[i] = INT64_MIN;
+		}
+	}
 	client0 = flood_self_cpu_ns();
 	m.t0 = pg_mono_ns();
 	m.deadline = m.t0 + (uint64_t)(deadline_s * 1e9);
@@ -338,8 +345,17 @@ void flood_run(struct fn_node *nodes, unsigned nn, const unsigned (*edges)[2], u
 	}
 	r->stored_s = fmax(r->stored_s, r->pub_s);
 	r->durable_s = fmax(r->durable_s, r->pub_s);
-	for (unsigned i = 0; i < nn; i++)
+	for (unsigned i = 0; i < nn; i++) {
+		int64_t rss, flt;
+
 		r->cpu_ns[i] += fn_cpu_ns(nodes[i].pid);
+		if (r->rss_bytes[i] != INT64_MIN && fn_mem(nodes[i].pid, &rss, &flt)) {
+			r->rss_bytes[i] += rss;
+			r->minflt[i] += flt;
+		} else {
+			r->rss_bytes[i] = r->minflt[i] = -1;
+		}
+	}
 	r->client_cpu_ns = flood_self_cpu_ns() - client0;
 	for (unsigned i = 0; profile && i < nn; i++)
 		fn_prof_stop(&r->prof[i]);

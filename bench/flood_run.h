@@ -38,6 +38,9 @@ struct flood_run {
 	    durable_s;		      /* first add -> publisher acked / last stored / durable */
 	int64_t cpu_ns[FN_NODES_MAX]; /* each daemon's CPU during the run */
 	int64_t client_cpu_ns;	      /* this process's (publisher, watchers) */
+	/* each daemon's resident memory growth and minor page faults during the run (-1: not
+	 * read): what a record costs in fresh memory */
+	int64_t rss_bytes[FN_NODES_MAX], minflt[FN_NODES_MAX];
 	struct fn_prof prof[FN_NODES_MAX]; /* when profiled */
 };
 
