@@ -318,6 +318,7 @@ static void worker_close(struct worker *w)
 {
 	dp_fault_destroy(w->fault);
 	dp_ep_destroy(w->ep);
+	free(w->answer_buf);
 	if (w->io)
 		w->ops->close(w->io);
 	if (w->wake_fd >= 0)
@@ -609,23 +610,47 @@ bool dp_graph_room(struct dp_graph *g, uint32_t len)
 	return dp_ring_room_reserve(r, dp_ring_entry_bytes(len), r->size / 2);
 }
 
+static uint8_t *take_bytes(uint8_t *to, const void *from, size_t len, const void **view)
+{
+	*view = len ? to : NULL;
+	if (len)
+		memcpy(to, from, len);
+	return to + len;
+}
+
+struct body *dp_body_of(const struct pg_record *rec)
+{
+	size_t n = (size_t)rec->creator_len + rec->modifier_len + rec->secdata_len;
+	struct body *b = malloc(sizeof(*b) + n);
+	const void *v;
+	uint8_t *q;
+
+	if (!b)
+		return NULL;
+	b->rec = *rec;
+	b->rec.attrs = NULL;
+	b->rec.attrs_len = 0;
+	b->rec.nattrs = 0;
+	b->rec.payload = NULL;
+	b->rec.payload_len = 0;
+	q = take_bytes(b->bytes, rec->creator, rec->creator_len, &v);
+	b->rec.creator = v;
+	q = take_bytes(q, rec->modifier, rec->modifier_len, &v);
+	b->rec.modifier = v;
+	take_bytes(q, rec->secdata, rec->secdata_len, &v);
+	b->rec.secdata = v;
+	return b;
+}
+
 void dp_graph_publish(struct dp_graph *g, const struct pg_record *rec, const uint8_t *raw,
 		      uint32_t len)
 {
 	struct pg_key key = pg_record_key_of(g->graph_key, rec);
-	struct body *b = malloc(sizeof(*b) + len);
+	struct body *b = dp_body_of(rec);
 	int err = -ENOMEM;
 
 	PG_ASSERT(dp_ring_room(g->rings.rings[DP_RING_SRC_LOCAL], dp_ring_entry_bytes(len)));
 	if (b) {
-		b->len = len;
-		memcpy(b->raw, raw, len);
-		/* rec is a view of raw (asserted where it is cheap): the body is the same view of
-		 * its own copy */
-		PG_ASSERT(!rec->creator_len ||
-			  (rec->creator >= (const char *)raw &&
-			   rec->creator + rec->creator_len <= (const char *)raw + len));
-		pg_record_rebase(&b->rec, rec, raw, len, b->raw);
 		rvt_thread_online(g->ctl_th);
 		do {
 			err = rvt_raise(g->ctl_th, key, &b->rec);

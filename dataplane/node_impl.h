@@ -51,12 +51,19 @@ struct dp_graph {
 	_Atomic uint64_t records_local; /* published by this node */
 };
 
-/* The body the version table owns: the view, its length, its encoding. */
+/* The body the version table owns: a record's header, what the conflict order, the update
+ * check and expiry read (rec, with no attributes and no payload), and the bytes its creator,
+ * modifier and security data point to. Not the record's encoding: that is the store's, and
+ * a copy here would be a third copy of every record in new memory (bench-flood's
+ * rss_per_rec), for the rare older copy answered with ours (answered from the store). Allocated
+ * with malloc; the table gives it back to body_free (node.c). */
 struct body {
 	struct pg_record rec; /* first: the table frees what it hands back */
-	uint32_t len;
-	uint8_t raw[];
+	uint8_t bytes[];
 };
+
+/* The body of rec, or NULL when out of memory. */
+struct body *dp_body_of(const struct pg_record *rec);
 
 /* A graph as one worker sees it. */
 struct wgraph {
@@ -127,6 +134,8 @@ struct worker {
 	struct dp_ep_link *cur_el; /* the link whose datagram is being taken */
 	struct wgraph *cur_wg;	   /* the graph of a deferred record being accepted */
 	bool appended;		   /* this turn put records in our rings */
+	uint8_t *answer_buf;	   /* our copy of a record, read from the store to answer */
+	size_t answer_cap;
 	struct dp_pkt pkts[NODE_BURST];
 	struct dp_ep_out out[NODE_OUT];
 	struct dp_tx tx[NODE_OUT];

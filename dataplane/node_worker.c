@@ -125,13 +125,30 @@ const struct dp_ep_ops dp_worker_ep_ops = { ep_graph_find, ep_event };
 
 /* ---- taking records ---- */
 
-/* Answers an older copy with ours, on the link it came from (best effort: no room, no answer;
- * the peer's next sync or our next update brings it). */
-static void answer(struct worker *w, const struct pg_record *body)
+/* Answers an older copy with ours (ours: its table body), on the link it came from. Our
+ * encoding is the store's (the table keeps only headers), read into a buffer that grows to
+ * the largest record answered. Best effort: no room, no answer; the peer's next sync or our
+ * next update brings it. */
+static void answer(struct worker *w, struct dp_graph *g, const struct pg_record *ours)
 {
-	const struct body *b = (const struct body *)body;
+	size_t len = 0;
+	int err = -ENOSPC;
 
-	if (w->cur_el && dp_link_send_record(w->cur_el->link, w->now, b->raw, b->len) == 1)
+	if (!w->cur_el)
+		return;
+	for (int tries = 0; tries < 2 && err == -ENOSPC; tries++) {
+		if (len > w->answer_cap) {
+			uint8_t *p = realloc(w->answer_buf, len);
+
+			if (!p)
+				return;
+			w->answer_buf = p;
+			w->answer_cap = len;
+		}
+		err = pg_store_get(g->store, &ours->id, ours->creator, ours->creator_len,
+				   PG_STORE_WITH_DELETED, w->answer_buf, w->answer_cap, &len);
+	}
+	if (!err && dp_link_send_record(w->cur_el->link, w->now, w->answer_buf, (uint32_t)len) == 1)
 		COUNT(w, records_answered);
 }
 
@@ -156,10 +173,7 @@ static void commit_record(struct worker *w, struct wgraph *wg, const struct pg_r
 			COUNT(w, records_store_err);
 		return;
 	}
-	if ((b = malloc(sizeof(*b) + len))) {
-		b->len = len;
-		memcpy(b->raw, raw, len);
-		pg_record_rebase(&b->rec, rec, raw, len, b->raw);
+	if ((b = dp_body_of(rec))) {
 		do {
 			err = rvt_raise(wg->th, key, &b->rec);
 			if (err == -EAGAIN)
@@ -208,7 +222,7 @@ static void take_record(void *ctx, const uint8_t *raw, uint32_t len)
 			}
 			if (order < 0) {
 				COUNT(w, records_stale);
-				answer(w, view.body);
+				answer(w, g, view.body);
 				return;
 			}
 		} else if (rec.version <= view.version) {
@@ -259,7 +273,7 @@ static void accept_deferred(void *ctx, const struct pg_record *rec)
 	size_t len = pg_record_encoded_size(rec);
 	uint8_t *raw = malloc(len);
 
-	struct pg_record view; /* of raw: commit_record's body is a copy of raw and its view */
+	struct pg_record view; /* of raw: the store and the ring take raw, the table its header */
 
 	if (!raw || pg_record_encode(rec, &wg->g->lim, raw, len) != (long)len ||
 	    pg_record_decode(raw, len, &wg->g->lim, &view) ||

@@ -10,6 +10,9 @@
  *     reasm_timeouts, the link's REASM_TIMEOUTS), stores nothing, and keeps serving.
  *   - partial_fragments_counted_when_link_closes: the same, but the peer closes the link
  *     before the timeout.
+ *   - older_copy_answered_with_ours: the peer sends a record, then an older version of it:
+ *     the daemon stores the first, and answers the older copy with its own (read from its
+ *     store: the version table keeps only headers), byte for byte, counted as answered.
  *   - junk_changes_nothing: random bytes, truncated datagrams, lengths past the end, wrong
  *     versions, types and flags, unknown link ids, replayed handshake datagrams, DATA for a
  *     real link from another address, and a flood from a non-neighbour: the database is the
@@ -19,9 +22,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "flood_fixture.h"
 #include "link/wire.h"
+#include "record.h"
 
 static void fini(void)
 {
@@ -235,6 +240,77 @@ Test(flood_raw, partial_fragments_counted_when_link_closes)
 	st = stats_of(0);
 	cr_expect_eq(st.links_down, 1);
 	cr_expect_eq(st.reasm_timeouts, 1, "the partial record freed with its link, not counted");
+	close(r.fd);
+}
+
+/* ---- an older copy ------------------------------------------------------------------------- */
+
+/* The encoding of a record of the raw peer's, version `version` (updated when > 1). */
+static size_t raw_record(uint8_t *out, size_t cap, uint32_t version)
+{
+	static const uint8_t payload[64] = { 0x5a };
+	struct pg_record_limits lim;
+	uint64_t now = (uint64_t)time(NULL) * 1000000;
+	struct pg_record r = {
+		.type = { { 0x0a, 0x5e } },
+		.id = { { 0x01, 0xd0 } },
+		.version = version,
+		.created_us = now,
+		.modified_us = now + version,
+		.expires_us = now + 3600ull * 1000000,
+		.creator = "raw-peer",
+		.creator_len = 8,
+		.modifier = version > 1 ? "raw-peer" : NULL,
+		.modifier_len = version > 1 ? 8 : 0,
+		.payload = payload,
+		.payload_len = sizeof(payload),
+	};
+	long len;
+
+	pg_record_limits_default(&lim);
+	len = pg_record_encode(&r, &lim, out, cap);
+	cr_assert_gt(len, 0);
+	return (size_t)len;
+}
+
+Test(flood_raw, older_copy_answered_with_ours)
+{
+	static uint8_t dgram[RAW_DGRAM];
+	uint8_t cookie[DP_WIRE_COOKIE_LEN], hello[RAW_DGRAM], v2[512], v1[512];
+	size_t hello_len, n2 = raw_record(v2, sizeof(v2), 2), n1 = raw_record(v1, sizeof(v1), 1);
+	struct dp_wire_data w;
+	struct dp_wire_msg m;
+	struct dp_wire_chunk ch;
+	struct peergraph_node_stats st;
+	struct raw r;
+	uint32_t link;
+	bool found = false;
+
+	one_node(NULL, 0, NULL);
+	raw_open(&r, fnodes[0].addr);
+	link = raw_handshake(&r, 0x5eed0005, cookie, hello, &hello_len);
+	fnode_wait_links(0, 1);
+	dp_wire_data_begin(&w, dgram, sizeof(dgram), link, 0);
+	cr_assert_eq(dp_wire_data_record(&w, v2, (uint32_t)n2), 0);
+	raw_send(&r, dgram, dp_wire_data_end(&w, 0));
+	for (uint64_t end = now_ms() + 5000; fnode_records(0) < 1 && now_ms() < end;)
+		sleep_ms(POLL_MS);
+	cr_assert_eq(fnode_records(0), 1, "version 2 stored");
+
+	dp_wire_data_begin(&w, dgram, sizeof(dgram), link, 1);
+	cr_assert_eq(dp_wire_data_record(&w, v1, (uint32_t)n1), 0);
+	raw_send(&r, dgram, dp_wire_data_end(&w, 0));
+	raw_expect(&r, DP_WIRE_DATA, &m, 3000);
+	cr_assert_eq(m.link, MY_LINK);
+	for (uint32_t pos = 0; dp_wire_chunk_next(&m, &pos, &ch);)
+		found |= ch.kind == DP_CHUNK_RECORD && ch.len == n2 && !memcmp(ch.bytes, v2, n2);
+	cr_assert(found, "the answer carries our version 2, byte for byte");
+	sleep_ms(SETTLE_MS);
+	st = stats_of(0);
+	cr_expect_eq(st.records_new, 1);
+	cr_expect_eq(st.records_stale, 1);
+	cr_expect_eq(st.records_answered, 1);
+	cr_expect_eq(fnode_records(0), 1);
 	close(r.fd);
 }
 
