@@ -642,6 +642,18 @@ struct body *dp_body_of(const struct pg_record *rec)
 	return b;
 }
 
+void dp_graph_prefetch(struct dp_graph *g, const struct pg_guid *id, const char *creator,
+		       uint16_t creator_len)
+{
+	dp_graph_prefetch_key(g, pg_record_key(g->graph_key, id, creator, creator_len));
+}
+
+void dp_graph_prefetch_key(struct dp_graph *g, struct pg_key key)
+{
+	rvt_prefetch(g->rvt, key);
+	pg_store_prefetch(g->store, key);
+}
+
 void dp_graph_publish(struct dp_graph *g, const struct pg_record *rec, const uint8_t *raw,
 		      uint32_t len)
 {

@@ -124,8 +124,13 @@ void dp_graph_status(struct dp_graph *g, struct dp_graph_status *st);
  * fail after room said yes for that many bytes (asserted). Room says no once the control
  * thread's ring is more than half full: a neighbour slower than the publisher. */
 bool dp_graph_room(struct dp_graph *g, uint32_t len);
-/* rec is a view of raw as pg_record_decode() makes it (every pointer into raw: the node keeps
- * the same view of its own copy); both need to be valid only during the call. */
+/* A hint before adding a batch: starts loading the version-table slot and the store's index
+ * slot of the record (id, creator) a few records ahead of the one being added, so that its
+ * two random reads overlap with the work on the others. */
+void dp_graph_prefetch(struct dp_graph *g, const struct pg_guid *id, const char *creator,
+		       uint16_t creator_len);
+/* rec is a view of raw as pg_record_decode() makes it; both need to be valid only during the
+ * call (the version table keeps a copy of the header). */
 void dp_graph_publish(struct dp_graph *g, const struct pg_record *rec, const uint8_t *raw,
 		      uint32_t len);
 /* Tells the workers what was published since (a sleeping worker is woken; call it once per

@@ -62,6 +62,9 @@ struct body {
 	uint8_t bytes[];
 };
 
+/* dp_graph_prefetch of a key. */
+void dp_graph_prefetch_key(struct dp_graph *g, struct pg_key key);
+
 /* The body of rec, or NULL when out of memory. */
 struct body *dp_body_of(const struct pg_record *rec);
 

@@ -344,6 +344,11 @@ int rvt_lookup(struct rvt_thread *th, struct pg_key key, struct rvt_view *out)
 	return view_of(s, out);
 }
 
+void rvt_prefetch(const struct rvt *t, struct pg_key key)
+{
+	__builtin_prefetch(&t->slots[home_of(t, key)], 1, 3);
+}
+
 unsigned rvt_lookup_burst(struct rvt_thread *th, const struct pg_key *keys, unsigned n,
 			  struct rvt_view *out)
 {

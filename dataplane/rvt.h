@@ -92,6 +92,9 @@ void rvt_thread_online(struct rvt_thread *th);
  * PG_E_NOT_FOUND (none: out->version is a removed key's remembered version, or 0); or -EINVAL
  * for a key with a zero half. Never writes shared memory. */
 int rvt_lookup(struct rvt_thread *th, struct pg_key key, struct rvt_view *out);
+/* Starts loading key's home slot into the cache, for a lookup or a raise a little later: a
+ * hint, any thread, registered or not; never faults. */
+void rvt_prefetch(const struct rvt *t, struct pg_key key);
 /* Looks up n keys with their slots prefetched ahead; out[i] as rvt_lookup fills it. Returns how
  * many hold a body. */
 unsigned rvt_lookup_burst(struct rvt_thread *th, const struct pg_key *keys, unsigned n,

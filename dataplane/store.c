@@ -516,6 +516,11 @@ int pg_store_put(struct pg_store *s, const uint8_t *rec, size_t len, uint64_t *t
 	return put_wait(s, &r, rec, (uint32_t)len, true, ticket);
 }
 
+void pg_store_prefetch(struct pg_store *s, struct pg_key key)
+{
+	pg_index_prefetch(&store_shard_of(s, key)->index, key);
+}
+
 int pg_store_put_decoded(struct pg_store *s, const struct pg_record *rec, const uint8_t *raw,
 			 uint32_t len, uint64_t *ticket)
 {

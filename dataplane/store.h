@@ -122,6 +122,11 @@ void pg_store_close(struct pg_store *s);
  * import still being applied -- after waiting up to 400 commit intervals); -ENOMEM; or the
  * sticky I/O error. */
 int pg_store_put(struct pg_store *s, const uint8_t *rec, size_t len, uint64_t *ticket);
+/* Starts loading the index slot where key's lookup begins into the cache, for a put or get a
+ * little later: a hint, any thread, no lock (it reads the index's table pointer, which a put
+ * may be replacing, and prefetching a stale address is harmless: it never faults). */
+void pg_store_prefetch(struct pg_store *s, struct pg_key key);
+
 /* Stores a record the caller has decoded already -- a dataplane worker decodes each record
  * once, for its version table and verification -- without decoding it again: rec is the view
  * pg_record_decode() gave for raw[0..len) with limits no looser than the store's, and raw

@@ -21,6 +21,7 @@
 
 #include "store_index.h"
 #include "pg_assert.h"
+#include "pg_atomic.h"
 
 static uint32_t pow2_at_least(uint64_t n)
 {
@@ -99,6 +100,15 @@ uint32_t pg_index_find(const struct pg_index *x, struct pg_key key)
 		if (pg_key_eq(x->e[i].key, key))
 			return i;
 	}
+}
+
+void pg_index_prefetch(const struct pg_index *x, struct pg_key key)
+{
+	uintptr_t slots = (uintptr_t)pg_load_hint(&x->slots);
+	uint32_t p = (uint32_t)key.lo & pg_load_hint(&x->mask);
+
+	/* integer arithmetic: a mask newer than the pointer may point past the old table */
+	__builtin_prefetch((const void *)(slots + (uintptr_t)p * sizeof(uint64_t)), 1, 3);
 }
 
 static uint32_t group_home(const struct pg_index *x, uint64_t hash, uint8_t list)
@@ -193,8 +203,9 @@ static int grow_slots(struct pg_index *x)
 		n[q] = v;
 	}
 	free(x->slots);
-	x->slots = n;
-	x->mask = mask;
+	/* atomic: pg_index_prefetch reads them without the lock */
+	pg_store_hint(&x->slots, n);
+	pg_store_hint(&x->mask, mask);
 	return 0;
 }
 

@@ -60,6 +60,10 @@ int pg_index_init(struct pg_index *x, uint32_t max_records);
 void pg_index_fini(struct pg_index *x);
 /* The entry holding key, or PG_INDEX_NONE. */
 uint32_t pg_index_find(const struct pg_index *x, struct pg_key key);
+/* Prefetches the slot where key's probe starts. Without the index's lock: the table pointer
+ * and mask are read (and written, by a doubling) atomically, and a prefetch of an address a
+ * doubling has just freed is harmless. */
+void pg_index_prefetch(const struct pg_index *x, struct pg_key key);
 /* Makes room for one more entry and two more groups, doubling a table if needed. 0 or
  * -ENOMEM. Call before pg_index_insert or pg_index_relink. */
 int pg_index_reserve(struct pg_index *x);

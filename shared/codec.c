@@ -134,6 +134,15 @@ struct pg_key pg_record_key_encoded(uint64_t graph_key, const uint8_t *rec)
 			     load_le16(rec + OFF_CREATOR_LEN));
 }
 
+bool pg_record_key_peek(uint64_t graph_key, const uint8_t *rec, size_t len, struct pg_key *out)
+{
+	if (len < HDR_END || len - HDR_END < load_le16(rec + OFF_CREATOR_LEN) ||
+	    load_le16(rec + OFF_CREATOR_LEN) > PG_ID_MAX)
+		return false;
+	*out = pg_record_key_encoded(graph_key, rec);
+	return true;
+}
+
 int pg_record_decode(const uint8_t *buf, size_t len, const struct pg_record_limits *lim,
 		     struct pg_record *out)
 {

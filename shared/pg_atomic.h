@@ -18,6 +18,12 @@
 #define pg_load_relaxed(p)     atomic_load_explicit((p), memory_order_relaxed)
 #define pg_store_relaxed(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
 
+/* The same on a plain (not _Atomic) object that its writers change under a lock and one
+ * reader reads without it, as a hint it never trusts (a prefetch address): every other access
+ * stays plain, under the lock. */
+#define pg_load_hint(p)	    __atomic_load_n((p), __ATOMIC_RELAXED)
+#define pg_store_hint(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
 /* Load that sees every store made before the matching pg_store_release. */
 #define pg_load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
 /* Store that publishes every earlier store to a pg_load_acquire of the same object. */

@@ -271,6 +271,10 @@ long pg_record_encode_canonical(const struct pg_record *r, const struct pg_recor
 /* The record key of a record encoding that was already decoded once (its header and creator
  * are read without checks: the caller's store holds only decoded records). */
 struct pg_key pg_record_key_encoded(uint64_t graph_key, const uint8_t *rec);
+/* The key of len bytes not yet decoded (from the network): false when they are too short to
+ * hold the header and the creator it names. A hint (to prefetch), not a check: the decoder
+ * may still refuse the record. */
+bool pg_record_key_peek(uint64_t graph_key, const uint8_t *rec, size_t len, struct pg_key *out);
 /* Makes dst the view of new_raw, a copy of the len-byte encoding raw that src views. */
 void pg_record_rebase(struct pg_record *dst, const struct pg_record *src, const uint8_t *raw,
 		      uint32_t len, const uint8_t *new_raw);

@@ -808,6 +808,32 @@ Test(codec, key_of_encoding)
 	    pg_key_eq(pg_record_key_of(g, &r), pg_record_key(g, &r.id, r.creator, r.creator_len)));
 }
 
+/* The prefetch hint reads untrusted bytes: the key when header and creator are all there,
+ * false for anything shorter (ASan checks nothing past len is read). */
+Test(codec, key_peek_of_untrusted_bytes)
+{
+	uint8_t buf[1024], *copy;
+	size_t n = encode_sample(buf, sizeof(buf));
+	struct pg_record r;
+	struct pg_key k;
+	uint64_t g = pg_graph_key("graph-one", 9);
+
+	cr_assert_eq(pg_record_decode(buf, n, &lim, &r), 0);
+	cr_assert(pg_record_key_peek(g, buf, n, &k));
+	cr_assert(pg_key_eq(k, pg_record_key_of(g, &r)));
+	cr_assert(pg_record_key_peek(g, buf, PG_RECORD_HDR_LEN + r.creator_len, &k));
+	for (size_t len = 0; len < (size_t)PG_RECORD_HDR_LEN + r.creator_len; len++) {
+		copy = malloc(len ? len : 1);
+		memcpy(copy, buf, len);
+		cr_assert_not(pg_record_key_peek(g, copy, len, &k), "%zu bytes", len);
+		free(copy);
+	}
+	/* a creator length past PG_ID_MAX, with every byte it names present */
+	buf[64] = (PG_ID_MAX + 1) & 0xff;
+	buf[65] = (PG_ID_MAX + 1) >> 8;
+	cr_assert_not(pg_record_key_peek(g, buf, sizeof(buf), &k));
+}
+
 Test(codec, keys_and_guids)
 {
 	struct pg_guid g, back;

@@ -35,6 +35,7 @@
 enum {
 	PROPS_MAX = 2048,
 	SECDATA_CAP = PG_SECDATA_MAX,
+	PREFETCH_AHEAD = 4, /* records between a batch's prefetch and its add */
 };
 
 /* ---- properties ------------------------------------------------------------------------- */
@@ -699,9 +700,15 @@ void pgd_records_add(struct pgd_graph *g, const struct pg_record *in, unsigned n
 
 	PG_ASSERT(n <= PG_BUNDLE_MAX);
 	if (!g->signer) {
+		uint16_t clen = (uint16_t)strlen(g->creator);
+
 		for (unsigned i = 0; i < n; i++) {
 			uint64_t t = 0;
 
+			/* the table's and the store's misses of a record a few ahead start now */
+			if (i + PREFETCH_AHEAD < n)
+				dp_graph_prefetch(g->dp, &in[i + PREFETCH_AHEAD].id, g->creator,
+						  clen);
 			res[i] = pgd_record_add(g, &in[i], now_us, &t);
 			if (!res[i] && t > *ticket)
 				*ticket = t;
