@@ -27,7 +27,10 @@
 enum {
 	DP_WORKERS_MAX = 64,
 	DP_STORES_MAX = 256,	   /* graphs one node serves */
-	DP_TICK_US_DEFAULT = 1000, /* a worker's turn when it has nothing to do */
+	DP_TICK_US_DEFAULT = 1000, /* between expiry turns of a busy worker */
+	/* between expiry turns of a worker that had nothing to do: an idle node wakes 100
+	 * times a second, not 1000 (an expired record goes up to this late while idle) */
+	DP_IDLE_TICK_US = 10000,
 	DP_EXPIRE_PER_TURN = 4096, /* records one store expires per turn at most */
 	DP_RING_BYTES_DEFAULT = 64 << 20,
 	DP_PORT_DEFAULT = 3587,

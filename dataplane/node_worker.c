@@ -728,7 +728,9 @@ void *dp_worker_main(void *arg)
 		}
 		if (w->now >= w->next_expire) {
 			expire(w);
-			w->next_expire = w->now + n->tick_us;
+			w->next_expire =
+			    w->now +
+			    (busy || n->tick_us > DP_IDLE_TICK_US ? n->tick_us : DP_IDLE_TICK_US);
 		}
 		for (unsigned i = 0; i < w->ng; i++)
 			rvt_quiescent(w->g[i]->th);

@@ -315,3 +315,27 @@ Test(node, disconnect_is_reported_on_both_sides, .timeout = 60)
 	cr_assert_eq(ev.reason, DP_CLOSE_NO_GRAPH);
 	nodes_stop();
 }
+
+/* A node with nothing to do sleeps: its worker wakes for the idle expiry tick
+ * (DP_IDLE_TICK_US, 100 a second), not for every busy tick (1000 a second). The io
+ * backend counts every system call it makes, waits included. */
+Test(node, an_idle_worker_sleeps, .timeout = 60)
+{
+	struct dp_node_stats a, b;
+	uint64_t t0, t1, wakes_per_s;
+
+	nnodes = 1;
+	node_start(&nodes[0], "uring", 1, NULL, 1 << 16);
+	usleep(300000); /* past the start's first turns */
+	dp_node_stats(nodes[0].n, &a);
+	t0 = pg_mono_ns();
+	usleep(1000000);
+	dp_node_stats(nodes[0].n, &b);
+	t1 = pg_mono_ns();
+	/* the counters are copied every 100 ms: the span is the sleep, give or take that */
+	wakes_per_s = (b.syscalls - a.syscalls) * 1000000000ull / (t1 - t0);
+	cr_log_info("idle: %lu system calls a second", (unsigned long)wakes_per_s);
+	cr_assert_lt(wakes_per_s, 3 * 1000000 / DP_IDLE_TICK_US, "%lu system calls a second",
+		     (unsigned long)wakes_per_s);
+	nodes_stop();
+}
