@@ -364,7 +364,7 @@ static void cpu_per_rec(const struct two *t, double out[3])
 		out[i] = recs ? cpu[i] / recs : NAN;
 }
 
-static const char *thread_role(const struct fn_prof *p, unsigned i, unsigned *nth)
+static const char *thread_role(const struct fn_prof *p, unsigned i)
 {
 	const struct fn_thread_prof *t = &p->t[i];
 
@@ -372,9 +372,13 @@ static const char *thread_role(const struct fn_prof *p, unsigned i, unsigned *nt
 		return "control (API, adds, publish)";
 	if (!strncmp(t->comm, "iou-", 4))
 		return "io_uring kernel worker";
-	/* the workers start before any graph opens: the lowest other thread ids */
-	return (*nth)++ < b.workers ? "dataplane worker (by start order)"
-				    : "store committer / compactor (by start order)";
+	if (!strncmp(t->comm, "pg-worker-", 10))
+		return "dataplane worker";
+	if (!strcmp(t->comm, "pg-commit"))
+		return "store committer";
+	if (!strcmp(t->comm, "pg-compact"))
+		return "store compactor";
+	return t->comm;
 }
 
 /* The host's UDP counters (/proc/net/snmp; every process's): datagrams out, in, and dropped
@@ -462,7 +466,6 @@ static void profiled(struct fn_node *u, double sys_per_rec[2])
 	wall = r.durable_s * 1000;
 	for (unsigned k = 0; k < 2; k++) {
 		const struct fn_prof *p = &r.prof[k];
-		unsigned nth = 0;
 
 		sys_per_rec[k] = (double)p->syscalls / (double)r.n;
 		printf("  node %u (pid %d): %llu system calls = %.3f per record\n", k,
@@ -474,9 +477,9 @@ static void profiled(struct fn_node *u, double sys_per_rec[2])
 				continue;
 			printf("    tid %-7d %-46s cpu %7.1f ms (%3.0f%% of the run; user %.0f, "
 			       "sys %.0f) syscalls %9llu (%.3f/rec)",
-			       (int)t->tid, thread_role(p, i, &nth), t->cpu_ms,
-			       100 * t->cpu_ms / wall, t->user_ms, t->sys_ms,
-			       (unsigned long long)t->syscalls, (double)t->syscalls / (double)r.n);
+			       (int)t->tid, thread_role(p, i), t->cpu_ms, 100 * t->cpu_ms / wall,
+			       t->user_ms, t->sys_ms, (unsigned long long)t->syscalls,
+			       (double)t->syscalls / (double)r.n);
 			calls_print(t, r.n);
 		}
 	}

@@ -369,10 +369,16 @@ int dp_node_create(const struct dp_node_config *cfg, struct dp_node **out, char 
 	if (!err && cfg->addr_len && cfg->workers > 1 && (err = steer(&n->w[0], cfg->workers)))
 		msgf(msg, msglen, "steering datagrams to workers", err);
 	for (unsigned i = 0; i < n->nworkers && !err; i++) {
-		if ((err = -pthread_create(&n->w[i].thread, NULL, dp_worker_main, &n->w[i])))
+		char name[16];
+
+		if ((err = -pthread_create(&n->w[i].thread, NULL, dp_worker_main, &n->w[i]))) {
 			msgf(msg, msglen, "worker thread", err);
-		else
+		} else {
 			n->w[i].started = true;
+			/* top, perf and gdb say which thread is which */
+			snprintf(name, sizeof(name), "pg-worker-%u", i);
+			pthread_setname_np(n->w[i].thread, name);
+		}
 	}
 	if (err) {
 		dp_node_destroy(n);

@@ -449,12 +449,14 @@ int store_commit_start(struct pg_store *s)
 	if ((err = pthread_create(&s->committer, NULL, committer_main, s)))
 		return -err;
 	s->committer_started = true;
+	pthread_setname_np(s->committer, "pg-commit"); /* for top, perf and gdb */
 	if (s->compact_log_bytes) {
 		if ((err = pthread_create(&s->compactor, NULL, compactor_main, s))) {
 			store_commit_stop(s);
 			return -err;
 		}
 		s->compactor_started = true;
+		pthread_setname_np(s->compactor, "pg-compact");
 	}
 	return 0;
 }
