@@ -458,6 +458,8 @@ Test(endpoint, a_graph_that_goes_away_takes_its_links_and_connects)
 		step(w, 100);
 	dp_ep_connect(w->n[0].ep, w->now, &graph_token, "lab", 3, &w->n[2].addr, 2);
 	step(w, 100);
+	/* the per-turn loops cover the link and the connect, and no more */
+	cr_assert_eq(dp_ep_links_max(w->n[0].ep), 2);
 	dp_ep_graph_gone(w->n[0].ep, &graph_token);
 	cr_assert_eq(dp_ep_deadline(w->n[0].ep), 0);
 	for (unsigned i = 0; i < 5; i++)
@@ -466,6 +468,7 @@ Test(endpoint, a_graph_that_goes_away_takes_its_links_and_connects)
 	cr_assert_eq(count_events(&w->n[0], DP_EP_CONNECT_FAILED), 1);
 	cr_assert_eq(count_events(&w->n[1], DP_EP_DOWN), 1);
 	cr_assert_null(only_link(&w->n[0]));
+	cr_assert_eq(dp_ep_links_max(w->n[0].ep), 0, "nothing left for the loops to visit");
 	world_free(w);
 }
 

@@ -47,7 +47,8 @@ struct dp_ep {
 	void *ctx;
 	struct dp_link_budget budget;
 	struct slot *slots;
-	uint32_t rr; /* the link a poll starts with */
+	uint32_t rr;  /* the link a poll starts with */
+	uint32_t hwm; /* every slot from here on is FREE: the per-turn loops stop here */
 	uint64_t rng;
 	struct ctl ctl[DP_EP_CTL_QUEUE];
 	uint32_t ctl_head, ctl_len;
@@ -124,6 +125,22 @@ static struct slot *slot_by_id(struct dp_ep *ep, uint32_t id)
 	    ep->slots[i].state == FREE || ep->slots[i].id != id)
 		return NULL;
 	return &ep->slots[i];
+}
+
+/* A slot leaves FREE (PENDING or UP): the loops must reach it. */
+static void slot_used(struct dp_ep *ep, struct slot *s)
+{
+	uint32_t i = (uint32_t)(s - ep->slots);
+
+	if (i >= ep->hwm)
+		ep->hwm = i + 1;
+}
+
+static void slot_free(struct dp_ep *ep, struct slot *s)
+{
+	s->state = FREE;
+	while (ep->hwm && ep->slots[ep->hwm - 1].state == FREE)
+		ep->hwm--;
 }
 
 static struct slot *slot_alloc(struct dp_ep *ep)
@@ -255,6 +272,7 @@ static int link_up(struct dp_ep *ep, struct slot *s, uint64_t now, uint32_t peer
 	if (err)
 		return err;
 	s->state = UP;
+	slot_used(ep, s);
 	memcpy(s->el.node, node, node_len);
 	s->el.node[node_len] = '\0';
 	s->el.node_len = node_len;
@@ -274,14 +292,14 @@ static void hello_in(struct dp_ep *ep, uint64_t now, const struct dp_ep_addr *fr
 		ep->st.drop[DP_EP_DROP_SHORT_HELLO]++;
 		return;
 	}
-	for (uint32_t i = 0; i < ep->c.max_links; i++) {
+	for (uint32_t i = 0; i < ep->hwm; i++) {
 		s = &ep->slots[i];
 		if (s->state == PENDING && s->el.nonce == m->seq && s->id == h->link) {
 			/* our own HELLO came back to us: this node connected to itself */
 			ep->st.drop[DP_EP_DROP_SELF]++;
 			ep->st.connects_failed++;
 			emit(ep, DP_EP_CONNECT_FAILED, s, DP_CLOSE_SELF, false);
-			s->state = FREE;
+			slot_free(ep, s);
 			return;
 		}
 	}
@@ -301,7 +319,7 @@ static void hello_in(struct dp_ep *ep, uint64_t now, const struct dp_ep_addr *fr
 		ep->st.drop[DP_EP_DROP_COOKIE]++;
 		return;
 	}
-	for (uint32_t i = 0; i < ep->c.max_links; i++) {
+	for (uint32_t i = 0; i < ep->hwm; i++) {
 		s = &ep->slots[i];
 		if (s->state == UP && !s->el.initiator && s->el.nonce == m->seq &&
 		    addr_eq(&s->el.addr, from)) {
@@ -323,7 +341,7 @@ static void hello_in(struct dp_ep *ep, uint64_t now, const struct dp_ep_addr *fr
 	s->el.graph = graph;
 	s->el.nonce = m->seq;
 	if (link_up(ep, s, now, h->link, h->max_dgram, h->node, h->node_len)) {
-		s->state = FREE;
+		slot_free(ep, s);
 		ep->st.drop[DP_EP_DROP_FULL]++;
 		return;
 	}
@@ -333,7 +351,7 @@ static void hello_in(struct dp_ep *ep, uint64_t now, const struct dp_ep_addr *fr
 static struct slot *pending_by_nonce(struct dp_ep *ep, const struct dp_ep_addr *from,
 				     uint64_t nonce)
 {
-	for (uint32_t i = 0; i < ep->c.max_links; i++) {
+	for (uint32_t i = 0; i < ep->hwm; i++) {
 		struct slot *s = &ep->slots[i];
 
 		if (s->state == PENDING && s->el.nonce == nonce && addr_eq(&s->el.addr, from))
@@ -402,7 +420,7 @@ enum dp_ep_rx dp_ep_input(struct dp_ep *ep, uint64_t now, const struct dp_ep_add
 		if (m->type == DP_WIRE_CLOSE) {
 			ep->st.connects_failed++;
 			emit(ep, DP_EP_CONNECT_FAILED, s, m->u.reason, true);
-			s->state = FREE;
+			slot_free(ep, s);
 		} else {
 			ep->st.drop[DP_EP_DROP_UNEXPECTED]++;
 		}
@@ -429,6 +447,7 @@ int dp_ep_connect(struct dp_ep *ep, uint64_t now, void *graph, const char *graph
 	if (!(s = slot_alloc(ep)))
 		return -ENOSPC;
 	s->state = PENDING;
+	slot_used(ep, s);
 	s->el.addr = *addr;
 	s->el.graph = graph;
 	/* the nonce's low bits name our worker, so the reply (which echoes it) reaches it */
@@ -451,7 +470,7 @@ void dp_ep_disconnect(struct dp_ep *ep, struct dp_ep_link *el, uint32_t reason)
 
 void dp_ep_graph_gone(struct dp_ep *ep, void *graph)
 {
-	for (uint32_t i = 0; i < ep->c.max_links; i++) {
+	for (uint32_t i = 0; i < ep->hwm; i++) {
 		struct slot *s = &ep->slots[i];
 
 		if (s->el.graph != graph)
@@ -466,7 +485,7 @@ void dp_ep_graph_gone(struct dp_ep *ep, void *graph)
 /* Connect retries and timeouts. */
 static void pending_timers(struct dp_ep *ep, uint64_t now)
 {
-	for (uint32_t i = 0; i < ep->c.max_links; i++) {
+	for (uint32_t i = 0; i < ep->hwm; i++) {
 		struct slot *s = &ep->slots[i];
 
 		if (s->state != PENDING)
@@ -474,7 +493,7 @@ static void pending_timers(struct dp_ep *ep, uint64_t now)
 		if (s->abandoned || now >= s->start + ep->c.hello_timeout_us) {
 			ep->st.connects_failed++;
 			emit(ep, DP_EP_CONNECT_FAILED, s, 0, false);
-			s->state = FREE;
+			slot_free(ep, s);
 		} else if (now >= s->next_hello) {
 			push_hello(ep, s);
 			s->next_hello = now + ep->c.hello_retry_us;
@@ -487,13 +506,13 @@ unsigned dp_ep_poll(struct dp_ep *ep, uint64_t now, struct dp_ep_out *out, unsig
 	struct dp_link_out lo[64];
 	unsigned n = 0;
 
-	for (uint32_t i = 0; i < ep->c.max_links; i++) {
+	for (uint32_t i = 0; i < ep->hwm; i++) {
 		struct slot *s = &ep->slots[i];
 
 		if (s->state == REAP) {
 			dp_link_destroy(s->el.link);
 			s->el.link = NULL;
-			s->state = FREE;
+			slot_free(ep, s);
 		}
 	}
 	pending_timers(ep, now);
@@ -506,8 +525,8 @@ unsigned dp_ep_poll(struct dp_ep *ep, uint64_t now, struct dp_ep_out *out, unsig
 			continue; /* an encoder refused: cannot happen with checked fields */
 		out[n++] = (struct dp_ep_out){ &q->addr, q->buf, q->len };
 	}
-	for (uint32_t k = 0; k < ep->c.max_links && n < max; k++) {
-		uint32_t i = (ep->rr + k) % ep->c.max_links;
+	for (uint32_t k = 0; k < ep->hwm && n < max; k++) {
+		uint32_t i = (ep->rr + k) % ep->hwm;
 		struct slot *s = &ep->slots[i];
 		unsigned got, room = max - n < 64 ? max - n : 64;
 
@@ -537,7 +556,7 @@ uint64_t dp_ep_deadline(const struct dp_ep *ep)
 
 	if (ep->ctl_len)
 		return 0;
-	for (uint32_t i = 0; i < ep->c.max_links; i++) {
+	for (uint32_t i = 0; i < ep->hwm; i++) {
 		const struct slot *s = &ep->slots[i];
 		uint64_t d = UINT64_MAX;
 
@@ -557,7 +576,7 @@ uint64_t dp_ep_deadline(const struct dp_ep *ep)
 
 uint32_t dp_ep_links_max(const struct dp_ep *ep)
 {
-	return ep->c.max_links;
+	return ep->hwm;
 }
 
 struct dp_ep_link *dp_ep_link_at(struct dp_ep *ep, uint32_t i)
@@ -569,7 +588,7 @@ void dp_ep_stats(const struct dp_ep *ep, struct dp_ep_stats *st)
 {
 	*st = ep->st;
 	st->links = st->pending = 0;
-	for (uint32_t i = 0; i < ep->c.max_links; i++) {
+	for (uint32_t i = 0; i < ep->hwm; i++) {
 		st->links += ep->slots[i].state == UP;
 		st->pending += ep->slots[i].state == PENDING;
 	}

@@ -156,8 +156,9 @@ unsigned dp_ep_poll(struct dp_ep *ep, uint64_t now, struct dp_ep_out *out, unsig
 /* The earliest time dp_ep_poll has something to do without input (UINT64_MAX: never). */
 uint64_t dp_ep_deadline(const struct dp_ep *ep);
 
-/* The established links, for the flood layer to fill: i in 0 .. dp_ep_links_max(). NULL for
- * a free slot. */
+/* The established links, for the flood layer to fill: i in 0 .. dp_ep_links_max(), which is
+ * one past the highest slot in use (links and connects), not the table's size. NULL for a
+ * slot not holding an established link. */
 uint32_t dp_ep_links_max(const struct dp_ep *ep);
 struct dp_ep_link *dp_ep_link_at(struct dp_ep *ep, uint32_t i);
 /* Closes a link (a CLOSE goes to the peer at the next poll, then DOWN). */
