@@ -57,6 +57,10 @@ struct pg_wheel {
 	uint64_t bitmap[PG_WHEEL_LEVELS];
 	uint32_t head[PG_WHEEL_LEVELS * PG_WHEEL_SLOTS];
 	uint32_t overflow;
+	/* nodes [touched, cap) were never scheduled: their memory is calloc's, maybe not yet
+	 * mapped, and a read before the first write would map the zero page only for the
+	 * write to fault again */
+	uint32_t touched;
 	struct node *nodes;
 };
 
@@ -159,8 +163,12 @@ static void place(struct pg_wheel *w, uint32_t id)
 
 void pg_wheel_schedule(struct pg_wheel *w, uint32_t id, uint64_t when_us)
 {
+	bool fresh = id >= w->touched; /* never scheduled: not read (see touched) */
+
 	PG_ASSERT(id < w->cap);
-	if (w->nodes[id].where != WHERE_NONE)
+	if (fresh)
+		w->touched = id + 1;
+	if (!fresh && w->nodes[id].where != WHERE_NONE)
 		unlink_node(w, id);
 	else
 		w->count++;
@@ -171,7 +179,7 @@ void pg_wheel_schedule(struct pg_wheel *w, uint32_t id, uint64_t when_us)
 void pg_wheel_cancel(struct pg_wheel *w, uint32_t id)
 {
 	PG_ASSERT(id < w->cap);
-	if (w->nodes[id].where == WHERE_NONE)
+	if (id >= w->touched || w->nodes[id].where == WHERE_NONE)
 		return;
 	unlink_node(w, id);
 	w->count--;
@@ -179,7 +187,7 @@ void pg_wheel_cancel(struct pg_wheel *w, uint32_t id)
 
 bool pg_wheel_scheduled(const struct pg_wheel *w, uint32_t id)
 {
-	return id < w->cap && w->nodes[id].where != WHERE_NONE;
+	return id < w->touched && w->nodes[id].where != WHERE_NONE;
 }
 
 uint32_t pg_wheel_count(const struct pg_wheel *w)
