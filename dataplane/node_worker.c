@@ -152,15 +152,15 @@ static void answer(struct worker *w, struct dp_graph *g, const struct pg_record 
 		COUNT(w, records_answered);
 }
 
-/* Stores a record that passed every check (rec: a view of raw, as pg_record_decode makes it),
- * enters it in the table and in this worker's ring
- * (src: the link it came from, which does not get it back). The store judges: a copy it
- * holds already (another worker won the race, or the API) is stale. */
+/* Stores a record that passed every check (rec: a view of raw, as pg_record_decode makes it;
+ * key: its key), enters it in the table and in this worker's ring (src: the link it came
+ * from, which does not get it back). The store judges: a copy it holds already (another
+ * worker won the race, or the API) is stale. */
 static void commit_record(struct worker *w, struct wgraph *wg, const struct pg_record *rec,
-			  const uint8_t *raw, uint32_t len, uint32_t src, uint64_t t0)
+			  struct pg_key key, const uint8_t *raw, uint32_t len, uint32_t src,
+			  uint64_t t0)
 {
 	struct dp_graph *g = wg->g;
-	struct pg_key key = pg_record_key_of(g->graph_key, rec);
 	struct body *b;
 	int err = pg_store_put_decoded(g->store, rec, raw, len, NULL);
 
@@ -195,6 +195,7 @@ static void take_record(void *ctx, const uint8_t *raw, uint32_t len)
 	struct dp_graph *g = wg->g;
 	struct pg_record rec;
 	struct rvt_view view;
+	struct pg_key key;
 	uint64_t t0 = w->n->cfg.timing ? pg_mono_ns() : 0, t1;
 
 	COUNT(w, records_in);
@@ -212,7 +213,8 @@ static void take_record(void *ctx, const uint8_t *raw, uint32_t len)
 		return;
 	}
 	/* the cheap check first: a copy we hold costs one probe, no copy, no store */
-	if (rvt_lookup(wg->th, pg_record_key_of(g->graph_key, &rec), &view) == 0) {
+	key = pg_record_key_of(g->graph_key, &rec);
+	if (rvt_lookup(wg->th, key, &view) == 0) {
 		if (view.body) {
 			int order = pg_record_order(&rec, view.body);
 
@@ -262,7 +264,7 @@ static void take_record(void *ctx, const uint8_t *raw, uint32_t len)
 		}
 		COUNT(w, verified);
 	}
-	commit_record(w, wg, &rec, raw, len, dp_link_local_id(w->cur_el->link), t0);
+	commit_record(w, wg, &rec, key, raw, len, dp_link_local_id(w->cur_el->link), t0);
 }
 
 /* A deferred record whose signer's key has come: stored and flooded to every link. */
@@ -281,7 +283,8 @@ static void accept_deferred(void *ctx, const struct pg_record *rec)
 		COUNT(w, records_store_err); /* no room now: the next sync brings it */
 	} else {
 		COUNT(w, verified);
-		commit_record(w, wg, &view, raw, (uint32_t)len, DP_RING_SRC_LOCAL, 0);
+		commit_record(w, wg, &view, pg_record_key_of(wg->g->graph_key, &view), raw,
+			      (uint32_t)len, DP_RING_SRC_LOCAL, 0);
 	}
 	free(raw);
 }
