@@ -376,7 +376,7 @@ int dp_node_create(const struct dp_node_config *cfg, struct dp_node **out, char 
 		} else {
 			n->w[i].started = true;
 			/* top, perf and gdb say which thread is which */
-			snprintf(name, sizeof(name), "pg-worker-%u", i);
+			snprintf(name, sizeof(name), "pg-worker-%u", i % DP_WORKERS_MAX);
 			pthread_setname_np(n->w[i].thread, name);
 		}
 	}
