@@ -455,10 +455,10 @@ static void profiled(struct fn_node *u, double sys_per_rec[2])
 		return;
 	if (have_udp)
 		printf(
-		    "  UDP on the host meanwhile (/proc/net/snmp, every process): %llu datagrams "
-		    "sent (DATA and ACKs, both nodes) = %.2f records per datagram; %llu received, "
-		    "%llu dropped for a full "
-		    "receive buffer\n",
+		    "  UDP on the host meanwhile (/proc/net/snmp, every process): %llu sends (DATA "
+		    "and ACKs, both nodes; a GSO run of datagrams counts once) = %.2f records per "
+		    "send; %llu received (a GRO run once), %llu dropped for a full receive "
+		    "buffer\n",
 		    (unsigned long long)(udp1[0] - udp0[0]),
 		    (double)r.n / (double)(udp1[0] - udp0[0] ? udp1[0] - udp0[0] : 1),
 		    (unsigned long long)(udp1[1] - udp0[1]),
