@@ -34,6 +34,7 @@
 #include "pg_time.h"
 #include "store.h"
 #include "store_gen.h"
+#include "store_impl.h"
 #include "wal.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -531,6 +532,78 @@ static inline uint64_t run_until_kill(pid_t pid, int fd, unsigned kill_after_ms,
 	}
 	close(fd);
 	return acked;
+}
+
+/* ---- records of test-store (test_store.c, test_store_persist.c, test_store_import.c) ------ */
+
+static const struct spec SPEC0 = {
+	.version = 1, .creator = "alice", .expires = SG_FAR, .payload = 32
+};
+
+static inline struct spec spec(uint64_t n, uint32_t version)
+{
+	struct spec sp = SPEC0;
+
+	sp.n = n;
+	sp.version = version;
+	return sp;
+}
+
+/* The i-th record number from first on whose key falls in the store's shard 0 (store_impl.h):
+ * tests of one arena's bounds put all their records there. */
+static inline uint64_t shard0_no(uint64_t first, unsigned i)
+{
+	uint64_t gk = pg_graph_key(SG_GRAPH, strlen(SG_GRAPH));
+
+	for (uint64_t n = first;; n++) {
+		struct pg_guid id;
+
+		sg_id(&id, n);
+		if (store_shard_index(pg_record_key(gk, &id, "alice", 5)) == 0 && i-- == 0)
+			return n;
+	}
+}
+
+static inline bool present(struct pg_store *s, uint64_t n)
+{
+	uint8_t buf[2048];
+	struct pg_guid id;
+	size_t len;
+
+	sg_id(&id, n);
+	return pg_store_get(s, &id, "alice", 5, PG_STORE_WITH_DELETED, buf, sizeof(buf), &len) == 0;
+}
+
+static inline int count_cb(void *arg, const struct pg_record *r, const uint8_t *raw, uint32_t len)
+{
+	(void)r, (void)raw, (void)len;
+	(*(long *)arg)++;
+	return 0;
+}
+
+/* Puts a mixed history into s: adds, updates, tombstones and expiries. The short-lived records
+ * expire at SG_T0 + 1000 + base, so a later history (larger base) starts after the clock. */
+static inline void history(struct pg_store *s, uint64_t base, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct spec sp = spec(base + i, 1);
+
+		sp.type = (uint8_t)(i % 4);
+		sp.expires = i % 5 == 0 ? SG_T0 + 1000 + base : SG_FAR;
+		cr_assert_eq(put_spec(s, &sp, NULL), 0);
+	}
+	for (unsigned i = 0; i < n; i += 3) {
+		struct spec sp = spec(base + i, 2);
+
+		sp.type = (uint8_t)(i % 4);
+		sp.modifier = "bob";
+		sp.payload = 40;
+		sp.flags = i % 2 ? PG_RECORD_DELETED : 0;
+		sp.payload = sp.flags ? 0 : 40;
+		sp.expires = i % 5 == 0 ? SG_T0 + 1000 + base : SG_FAR;
+		cr_assert_eq(put_spec(s, &sp, NULL), 0);
+	}
+	cr_assert_gt(pg_store_expire(s, SG_T0 + 1000 + base, 0), 0);
 }
 
 #endif
