@@ -7,7 +7,8 @@
  * answered: sent; no room (EAGAIN, ENOBUFS) -> wait for room and try again; an error that an
  * ICMP message left on the socket (IP_RECVERR: the kernel fails the next send with it, and that
  * send did not go out) -> read the error queue, count, try again; a GSO message the route
- * cannot segment (EIO) -> send its datagrams one by one; anything else, or too many tries ->
+ * cannot segment (EIO) or whose segments exceed the MTU (EMSGSIZE, EINVAL) -> send its
+ * datagrams one by one; anything else, or too many tries ->
  * the datagrams are lost and counted by errno class.
  */
 #include <arpa/inet.h>
@@ -428,8 +429,9 @@ unsigned dp_io_tx_build(struct dp_io *io, const struct dp_tx *tx, unsigned n, un
 	return i;
 }
 
-/* A GSO message the route cannot segment in software or hardware (EIO): its datagrams one
- * message each, in one sendmmsg per failure at most. */
+/* A GSO message the kernel refused (the route cannot segment it, EIO, or its segments exceed
+ * the path's MTU, EMSGSIZE or EINVAL): its datagrams one message each, in one sendmmsg per failure
+ * at most. */
 static void send_unsegmented(struct dp_io *io, unsigned j)
 {
 	const struct msghdr *g = &io->tx_msgs[j].msg_hdr;
@@ -480,7 +482,9 @@ enum dp_io_tx_verdict dp_io_tx_settle(struct dp_io *io, unsigned j, int res)
 		io->st.tx_bytes += m->bytes;
 		return DP_IO_TX_DONE;
 	}
-	if (err == EIO && m->gso) {
+	/* EIO: the route cannot segment; EMSGSIZE (EINVAL before Linux 5.x): segments larger
+	 * than the path's MTU, which UDP GSO does not fragment. Alone, IP fragments them. */
+	if ((err == EIO || err == EMSGSIZE || err == EINVAL) && m->gso) {
 		io->st.tx_gso_fallbacks++;
 		send_unsegmented(io, j);
 		return DP_IO_TX_DONE;

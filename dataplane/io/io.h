@@ -112,7 +112,9 @@ struct dp_io_stats {
 	uint64_t tx_bytes;
 	uint64_t tx_msgs;    /* send messages the kernel took (a GSO batch is one) */
 	uint64_t tx_retries; /* messages tried again (no room yet, or an ICMP error pending) */
-	uint64_t tx_gso_fallbacks; /* GSO messages the route refused (EIO), sent one by one */
+	uint64_t tx_gso_fallbacks; /* GSO messages the kernel refused (EIO: the route cannot
+				      segment; EMSGSIZE, EINVAL: segments over the MTU), sent
+				      one by one */
 	uint64_t tx_err[DP_IO_ERR_CLASSES];   /* datagrams lost to send errors, by class */
 	uint64_t icmp_err[DP_IO_ERR_CLASSES]; /* ICMP errors for earlier sends, by class */
 	uint64_t wakes;			      /* wake() calls */
