@@ -626,10 +626,11 @@ static void netns_with_lo_mtu(int mtu)
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	cr_assert_geq(fd, 0);
 	ifr.ifr_mtu = mtu;
-	cr_assert_eq(ioctl(fd, SIOCSIFMTU, &ifr), 0, "lo mtu: %s", strerror(errno));
-	cr_assert_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+	if (ioctl(fd, SIOCSIFMTU, &ifr) != 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) != 0)
+		cr_skip_test("cannot set the namespace's loopback MTU: %s", strerror(errno));
 	ifr.ifr_flags |= IFF_UP;
-	cr_assert_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0, "lo up: %s", strerror(errno));
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
+		cr_skip_test("cannot bring the namespace's loopback up: %s", strerror(errno));
 	close(fd);
 }
 
