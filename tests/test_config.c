@@ -408,6 +408,10 @@ static const struct bad bad[] = {
 	{ 2, "[dataplane] reassembly_timeout_ms", "[dataplane]\nreassembly_timeout_ms = 99\n",
 	  "out of range: '99' (allowed: 100..600000)" },
 	/* 96 */ { 2, "[dataplane] timing", "[dataplane]\ntiming = maybe\n", "not a boolean" },
+	/* 97: written back as "node_id = ;x" it would read as a comment (fuzz-config) */
+	{ 2, "[dataplane] node_id", "[dataplane]\nnode_id =;x\n", "not a node id: ';x'" },
+	/* 98 */
+	{ 2, "[dataplane] node_id", "[dataplane]\nnode_id =#x\n", "not a node id: '#x'" },
 };
 
 /* The row's error, and *c unchanged: c starts odd so that "unchanged" is not "the defaults". */

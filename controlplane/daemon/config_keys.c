@@ -313,7 +313,8 @@ void pgd_key_allowed(const struct pgd_key *k, char *out, size_t len)
 	}
 	case PGD_KEY_NODE_ID:
 		snprintf(out, len,
-			 "1..%u bytes of printable ASCII, no spaces; empty for [daemon] node_name",
+			 "1..%u bytes of printable ASCII, no spaces, not starting with ';' or '#'; "
+			 "empty for [daemon] node_name",
 			 k->size - 1u);
 		break;
 	}
@@ -528,11 +529,13 @@ static bool addr_ok(const char *s, size_t size, const char **what)
 }
 
 /* Printable ASCII without spaces, 1..size - 1 bytes; "" too. */
+/* Printable ASCII without spaces, shorter than size, and not starting with ';' or '#': a
+ * value written back as "key = ;x" would read as a comment (fuzz-config found it). */
 static bool text_ok(const char *s, size_t size)
 {
 	size_t n = strnlen(s, size);
 
-	if (n >= size)
+	if (n >= size || s[0] == ';' || s[0] == '#')
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
