@@ -25,6 +25,7 @@
 #include "api/frame.h"
 #include "pg_bytes.h"
 #include "pg_error.h"
+#include "pg_time.h"
 
 struct fake {
 	char dir[64];
@@ -218,6 +219,75 @@ static inline void finish(struct fake *f, struct peergraph *pg)
 {
 	peergraph_close(pg);
 	fake_stop(f);
+}
+
+/* ---- records as the daemon sends them (test_client.c, test_client_events.c) ------------ */
+
+#define HOUR_US (3600ull * PG_USEC_PER_SEC)
+#define T0	1700000000000000ull /* µs: 2023-11-14 */
+
+/* A record as the daemon would send it: creator alice, modified by bob, three attributes. */
+struct daemon_rec {
+	struct pg_record r;
+	uint8_t attrs[128];
+};
+
+static inline void daemon_rec(struct daemon_rec *d, uint8_t n)
+{
+	struct pg_attr a[3] = { pg_attr_str("name", "rec"), pg_attr_int("count", n),
+				pg_attr_date("when", T0) };
+	long len = pg_attrs_encode(a, 3, d->attrs, sizeof(d->attrs));
+
+	memset(&d->r, 0, sizeof(d->r));
+	d->r.type.b[0] = 0xaa;
+	d->r.id.b[0] = n;
+	d->r.version = 2;
+	d->r.created_us = T0;
+	d->r.modified_us = T0 + 1;
+	d->r.expires_us = T0 + HOUR_US;
+	d->r.creator = "alice";
+	d->r.creator_len = 5;
+	d->r.modifier = "bob";
+	d->r.modifier_len = 3;
+	d->r.attrs = d->attrs;
+	d->r.attrs_len = (uint32_t)len;
+	d->r.nattrs = 3;
+	d->r.payload = (const uint8_t *)"hello";
+	d->r.payload_len = 5;
+}
+
+static inline void put_daemon_rec(struct fake *f, uint8_t n)
+{
+	struct daemon_rec d;
+
+	daemon_rec(&d, n);
+	pg_api_put_record(&f->w, &d.r, &f->lim);
+}
+
+/* What test code expects of a record daemon_rec(n) made, as the library returns it. */
+static inline void expect_daemon_rec(const struct peergraph_record *rec, uint8_t n)
+{
+	cr_expect_eq(rec->id.b[0], n);
+	cr_expect_eq(rec->type.b[0], 0xaa);
+	cr_expect_eq(rec->version, 2);
+	cr_expect_str_eq(rec->creator, "alice");
+	cr_expect_str_eq(rec->modifier, "bob");
+	cr_expect_eq(rec->created_us, T0);
+	cr_expect_eq(rec->modified_us, T0 + 1);
+	cr_expect_eq(rec->expires_us, T0 + HOUR_US);
+	cr_assert_eq(rec->nattrs, 3);
+	/* the codec's order: sorted by name */
+	cr_expect_str_eq(rec->attrs[0].name, "count");
+	cr_expect_eq(rec->attrs[0].type, PEERGRAPH_ATTR_INT);
+	cr_expect_eq(rec->attrs[0].i, n);
+	cr_expect_str_eq(rec->attrs[1].name, "name");
+	cr_expect_eq(rec->attrs[1].type, PEERGRAPH_ATTR_STRING);
+	cr_expect_str_eq(rec->attrs[1].str, "rec");
+	cr_expect_str_eq(rec->attrs[2].name, "when");
+	cr_expect_eq(rec->attrs[2].date, T0);
+	cr_expect_eq(rec->payload_len, 5);
+	cr_expect_eq(memcmp(rec->payload, "hello", 5), 0);
+	cr_expect_not(rec->is_signed);
 }
 
 #endif
